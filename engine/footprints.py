@@ -1,0 +1,139 @@
+"""Raster footprints: the polygons of each raster's valid-data area.
+
+Validity is streamed window by window (a reduce): each window's mask is
+polygonised in *pixel* coordinates, where neighbouring windows share edges
+exactly, the pieces are merged in window order and dissolved, and only then
+is the result put into map coordinates. This is the base seamlines build on.
+"""
+
+import os
+import uuid
+from functools import partial
+from typing import List, Optional, Sequence
+
+import numpy as np
+import rasterio.features
+from affine import Affine
+from shapely import affinity
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.ops import unary_union
+
+from .errors import InvalidInputError
+from .executors import Execution
+from .raster_io import Block, Source, check_output, describe
+from .runner import CancelCheck, Progress, run_reduce, scaled
+from .windows import Window
+
+COMBINE = ("any", "all")
+LAYER = "footprints"
+
+
+class FootprintAccumulator:
+    """Collects the valid-area polygons of windows, in pixel coordinates."""
+
+    def __init__(self, combine: str = "any"):
+        self.combine = combine
+        self.pieces: List[Polygon] = []
+
+    def add(self, blocks: List[Block], window: Window) -> None:
+        valid = blocks[0].valid
+        mask = valid.any(axis=0) if self.combine == "any" else valid.all(axis=0)
+        if not mask.any():
+            return
+        shift = Affine.translation(window.col, window.row)
+        for geometry, _ in rasterio.features.shapes(mask.view(np.uint8), mask=mask,
+                                                    transform=shift):
+            self.pieces.append(shape(geometry))
+
+    def merge(self, other: "FootprintAccumulator") -> None:
+        self.pieces.extend(other.pieces)
+
+    def finalize(self):
+        return unary_union(self.pieces)
+
+
+def _drop_small_holes(geometry, min_area: float):
+    parts = getattr(geometry, "geoms", [geometry])
+    kept = [Polygon(p.exterior, [h for h in p.interiors if Polygon(h).area >= min_area])
+            for p in parts if not p.is_empty]
+    return MultiPolygon(kept)
+
+
+def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
+              min_hole_area: float = 0.0, execution: Execution = Execution(),
+              progress: Progress = None, cancelled: CancelCheck = None) -> MultiPolygon:
+    """The valid-data area of ``raster`` as a MultiPolygon in its own CRS.
+
+    Parameters
+    ----------
+    combine : {'any', 'all'}
+        A pixel is valid where any band (or every band) is valid.
+    simplify : float
+        Douglas-Peucker tolerance in map units (0: keep pixel edges).
+    min_hole_area : float
+        Holes smaller than this (map units squared) are filled.
+    """
+    if combine not in COMBINE:
+        raise InvalidInputError(f"band combination '{combine}' is unknown: use 'any' or 'all'")
+    info = describe(raster)
+    pixels = run_reduce(partial(FootprintAccumulator, combine), [Source(raster)], info.grid,
+                        execution=execution, progress=progress, cancelled=cancelled)
+    t = info.grid.transform
+    geometry = affinity.affine_transform(pixels, [t.a, t.b, t.d, t.e, t.c, t.f])
+    if simplify > 0:
+        geometry = geometry.simplify(simplify, preserve_topology=True)
+    return _drop_small_holes(geometry, min_hole_area)
+
+
+def footprints(rasters: Sequence[str], output: str, *, combine: str = "any",
+               simplify: float = 0.0, min_hole_area: float = 0.0,
+               execution: Execution = Execution(), progress: Progress = None,
+               cancelled: CancelCheck = None) -> str:
+    """Write the footprint of each raster to one GeoPackage layer.
+
+    One feature per raster: ``image`` (file stem), ``path``, ``area`` (map
+    units squared) and a MultiPolygon in the first raster's CRS (others are
+    reprojected). The file appears atomically at ``output``.
+
+    Returns
+    -------
+    str
+        ``output``.
+    """
+    import geopandas
+
+    if not rasters:
+        raise InvalidInputError("no input raster given: choose at least one")
+    if simplify < 0 or min_hole_area < 0:
+        raise InvalidInputError("simplify tolerance and minimum hole area must be 0 or more")
+    if not output.lower().endswith(".gpkg"):
+        raise InvalidInputError(f"footprints are written as GeoPackage: give '{output}' "
+                                f"the extension .gpkg")
+    check_output(output, rasters)
+    infos = [describe(path) for path in rasters]
+    crs = infos[0].grid.crs
+    frames = []
+    for index, info in enumerate(infos):
+        geometry = footprint(info.path, combine=combine, simplify=simplify,
+                             min_hole_area=min_hole_area, execution=execution,
+                             progress=scaled(progress, index, len(infos)), cancelled=cancelled)
+        frame = geopandas.GeoDataFrame({"image": [info.stem], "path": [info.path]},
+                                       geometry=[geometry], crs=info.grid.crs)
+        frames.append(frame.to_crs(crs) if crs and info.grid.crs else frame)
+    table = geopandas.GeoDataFrame(geopandas.pd.concat(frames, ignore_index=True), crs=crs)
+    table["area"] = table.geometry.area
+    _write_atomically(table, output)
+    return output
+
+
+def _write_atomically(table, output: str) -> None:
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
+    temp = os.path.join(folder, f".{os.path.basename(output)}.{uuid.uuid4().hex[:8]}.partial.gpkg")
+    try:
+        table.to_file(temp, driver="GPKG", layer=LAYER)
+        os.replace(temp, output)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)

@@ -1,0 +1,237 @@
+"""Raster input and output: sources, masked window reads, atomic outputs.
+
+Inputs are described by :class:`Source` values (a path, the bands to read
+and an optional nodata override) so they can be sent to worker processes;
+each process opens a file once and keeps it open for its lifetime.
+Reads return a :class:`Block`: the pixel values and a validity mask of the
+same shape, so nodata travels as a mask and never as a magic number.
+
+Outputs are written to a temporary file beside the target and renamed into
+place only when the whole raster was written; on error or cancel the
+temporary file is removed and the target is left as it was.
+"""
+
+import math
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+import rasterio
+from rasterio.enums import MaskFlags
+
+from .dtypes import cast, check_nodata
+from .errors import GridMismatchError, InvalidInputError, MissingInputError
+from .windows import Grid, Window
+
+#: Edge policy: pixels outside the raster are read as nodata (invalid), so a
+#: neighbourhood at the border is truncated, never padded with made-up values.
+EDGE_NODATA = "nodata"
+EDGE_POLICIES = (EDGE_NODATA,)
+
+#: Creation options of every GeoTIFF the engine writes.
+GTIFF_OPTIONS = {
+    "driver": "GTiff",
+    "tiled": True,
+    "blockxsize": 256,
+    "blockysize": 256,
+    "compress": "deflate",
+    "zlevel": 1,
+    "bigtiff": "if_safer",
+    "num_threads": "all_cpus",
+}
+BLOCK_SIZE = GTIFF_OPTIONS["blockxsize"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a worker opens: a raster path, 1-based bands (None: all), nodata override."""
+
+    path: str
+    bands: Optional[Tuple[int, ...]] = None
+    nodata: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What the engine needs to know about an input before any work starts."""
+
+    path: str
+    grid: Grid
+    count: int
+    dtype: str
+    nodata: Optional[float]
+
+    @property
+    def stem(self) -> str:
+        return os.path.splitext(os.path.basename(self.path))[0]
+
+
+@dataclass
+class Block:
+    """Pixel values (band, row, col) and a boolean validity mask of the same shape."""
+
+    data: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Everything needed to create an output raster."""
+
+    path: str
+    grid: Grid
+    count: int
+    dtype: str
+    nodata: Optional[float]
+    descriptions: Tuple[str, ...] = field(default_factory=tuple)
+
+
+def describe(path: str, what: str = "input raster") -> RasterInfo:
+    """Open ``path`` once to learn its grid, bands, type and nodata."""
+    if not os.path.exists(path):
+        raise MissingInputError(f"{what} '{path}' does not exist: check the path")
+    try:
+        with rasterio.open(path) as ds:
+            crs = ds.crs.to_wkt() if ds.crs else None
+            return RasterInfo(path, Grid(crs, ds.transform, ds.width, ds.height),
+                              ds.count, ds.dtypes[0], ds.nodata)
+    except rasterio.errors.RasterioIOError as exc:
+        raise MissingInputError(
+            f"{what} '{path}' cannot be opened as a raster ({exc}): "
+            f"check that it is a GDAL-readable raster file") from exc
+
+
+_OPEN: Dict[str, "rasterio.io.DatasetReader"] = {}
+
+
+def _dataset(path: str):
+    """The process-wide open handle of ``path`` (opened on first use)."""
+    ds = _OPEN.get(path)
+    if ds is None:
+        ds = _OPEN[path] = rasterio.open(path)
+    return ds
+
+
+def close_sources() -> None:
+    """Close every input this process has opened."""
+    while _OPEN:
+        _OPEN.popitem()[1].close()
+
+
+def read_block(source: Source, window: Window, edge: str = EDGE_NODATA) -> Block:
+    """Read ``window`` (which may reach past the raster) from ``source``.
+
+    Parts outside the raster follow the ``edge`` policy; with
+    :data:`EDGE_NODATA` they are invalid with value 0.
+    """
+    if edge not in EDGE_POLICIES:
+        raise InvalidInputError(f"edge policy '{edge}' is unknown: use one of {EDGE_POLICIES}")
+    ds = _dataset(source.path)
+    bands = list(source.bands or range(1, ds.count + 1))
+    inside = window.clip(ds.height, ds.width)
+    data = np.zeros((len(bands),) + window.shape, dtype=ds.dtypes[bands[0] - 1])
+    valid = np.zeros(data.shape, dtype=bool)
+    if inside is not None:
+        target = (slice(None), slice(inside.row - window.row, inside.row_stop - window.row),
+                  slice(inside.col - window.col, inside.col_stop - window.col))
+        values = ds.read(bands, window=inside.to_rasterio())
+        data[target] = values
+        valid[target] = _validity(ds, source, bands, inside, values)
+    return Block(data, valid)
+
+
+def _validity(ds, source: Source, bands, window: Window, values: np.ndarray) -> np.ndarray:
+    nodata = source.nodata if source.nodata is not None else ds.nodata
+    flags = [ds.mask_flag_enums[b - 1] for b in bands]
+    if source.nodata is None and any(
+            MaskFlags.per_dataset in f or MaskFlags.alpha in f for f in flags):
+        valid = ds.read_masks(bands, window=window.to_rasterio()) > 0
+    elif nodata is not None and not math.isnan(nodata):
+        valid = values != nodata
+    else:
+        valid = np.ones(values.shape, dtype=bool)
+    if values.dtype.kind == "f":
+        valid &= ~np.isnan(values)
+    return valid
+
+
+@contextmanager
+def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
+    """Create ``spec.path`` atomically; yields a writer for windows.
+
+    The raster is written to a hidden temporary file in the same folder and
+    renamed over the target only when the ``with`` block ends normally.
+    """
+    check_nodata(spec.nodata, spec.dtype)
+    folder = os.path.dirname(os.path.abspath(spec.path))
+    if not os.path.isdir(folder):
+        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
+    stem = os.path.basename(spec.path)
+    temp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.partial.tif")
+    profile = dict(GTIFF_OPTIONS, width=spec.grid.width, height=spec.grid.height,
+                   count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
+                   transform=spec.grid.transform, nodata=spec.nodata)
+    try:
+        with rasterio.open(temp, "w", **profile) as ds:
+            for band, text in enumerate(spec.descriptions, start=1):
+                ds.set_band_description(band, text)
+            yield OutputWriter(ds, spec)
+        os.replace(temp, spec.path)
+        _remove(spec.path + ".aux.xml")
+    finally:
+        _remove(temp)
+        _remove(temp + ".aux.xml")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+class OutputWriter:
+    """Writes encoded windows (see :func:`encode`) into an open output raster."""
+
+    def __init__(self, dataset, spec: OutputSpec):
+        self._ds = dataset
+        self.spec = spec
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        self._ds.write(array, window=window.to_rasterio())
+
+
+def encode(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> np.ndarray:
+    """Cast float ``values`` (band, row, col) to the output type; invalid pixels get nodata.
+
+    Done in the worker, so only the final, smaller array crosses processes.
+    """
+    out = cast(values, spec.dtype)
+    if spec.nodata is not None:
+        out[~valid] = spec.nodata
+    return out
+
+
+def same_grid(infos: Sequence[RasterInfo]) -> Grid:
+    """The common grid of ``infos``, or an error naming the first that differs."""
+    first = infos[0]
+    for info in infos[1:]:
+        if not first.grid.same_as(info.grid):
+            raise GridMismatchError(
+                f"input '{info.stem}' ({info.grid.width} x {info.grid.height} px) is not on the "
+                f"grid of '{first.stem}' ({first.grid.width} x {first.grid.height} px): "
+                f"inputs must share CRS, extent and pixel size; align them first")
+    return first.grid
+
+
+def check_output(output: str, inputs: Sequence[str]) -> None:
+    """Refuse an output path that is one of the inputs (inputs are never touched)."""
+    target = os.path.abspath(output)
+    for path in inputs:
+        if os.path.abspath(path) == target:
+            raise InvalidInputError(
+                f"output '{output}' is also an input: inputs are never overwritten; "
+                f"choose another output path")

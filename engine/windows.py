@@ -1,0 +1,127 @@
+"""Pixel grids and windows as frozen values, and window planning.
+
+A :class:`Grid` is the pixel grid of a raster (CRS, affine transform, size).
+A :class:`Window` is a rectangle of pixels in that grid. Neighbourhood
+operators read a window enlarged by a *halo* and crop the result back;
+:meth:`Window.expand` returns both rectangles so the two never get mixed up.
+"""
+
+from dataclasses import dataclass
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+from affine import Affine
+
+from .errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of pixels: top row, left column, height and width.
+
+    Offsets may be negative and the rectangle may reach past the grid when it
+    describes a halo read; :meth:`clip` brings it back inside.
+    """
+
+    row: int
+    col: int
+    height: int
+    width: int
+
+    @property
+    def row_stop(self) -> int:
+        return self.row + self.height
+
+    @property
+    def col_stop(self) -> int:
+        return self.col + self.width
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return (self.height, self.width)
+
+    def expand(self, halo: int) -> "Window":
+        """This window grown by ``halo`` pixels on every side (may reach past the grid)."""
+        return Window(self.row - halo, self.col - halo,
+                      self.height + 2 * halo, self.width + 2 * halo)
+
+    def clip(self, height: int, width: int) -> Optional["Window"]:
+        """The part of this window inside a ``height`` x ``width`` grid, or None."""
+        r0, c0 = max(self.row, 0), max(self.col, 0)
+        r1, c1 = min(self.row_stop, height), min(self.col_stop, width)
+        if r1 <= r0 or c1 <= c0:
+            return None
+        return Window(r0, c0, r1 - r0, c1 - c0)
+
+    def to_slices(self) -> Tuple[slice, slice]:
+        return (slice(self.row, self.row_stop), slice(self.col, self.col_stop))
+
+    def to_rasterio(self):
+        """The same rectangle as a ``rasterio.windows.Window``."""
+        from rasterio.windows import Window as RioWindow
+
+        return RioWindow(self.col, self.row, self.width, self.height)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The pixel grid of a raster: CRS (WKT or EPSG string), transform, size."""
+
+    crs: Optional[str]
+    transform: Affine
+    width: int
+    height: int
+
+    @property
+    def res(self) -> Tuple[float, float]:
+        """Pixel size (x, y) in map units, both positive for north-up grids."""
+        return (abs(self.transform.a), abs(self.transform.e))
+
+    def window_transform(self, window: Window) -> Affine:
+        """The affine transform of ``window``'s top-left pixel."""
+        return self.transform * Affine.translation(window.col, window.row)
+
+    def same_as(self, other: "Grid", tolerance: float = 1e-9) -> bool:
+        """True when both grids put every pixel in the same place."""
+        if (self.width, self.height) != (other.width, other.height):
+            return False
+        if not _same_crs(self.crs, other.crs):
+            return False
+        scale = max(self.res + other.res)
+        return all(abs(a - b) <= tolerance * max(scale, 1.0)
+                   for a, b in zip(self.transform[:6], other.transform[:6]))
+
+
+def _same_crs(a: Optional[str], b: Optional[str]) -> bool:
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    from pyproj import CRS
+
+    return CRS.from_user_input(a) == CRS.from_user_input(b)
+
+
+def trim(array: np.ndarray, halo: int) -> np.ndarray:
+    """``array`` (..., rows, cols) without ``halo`` pixels on every side."""
+    if halo == 0:
+        return array
+    return array[..., halo:-halo, halo:-halo]
+
+
+def plan_windows(grid: Grid, window_size: int, block_size: int = 256) -> Iterator[Window]:
+    """Cover ``grid`` row by row with windows of at most ``window_size`` pixels.
+
+    When the window is at least one output block, its size is rounded down to
+    a whole number of blocks so each window writes whole compressed tiles and
+    no tile is written twice.
+    """
+    if window_size < 1:
+        raise InvalidInputError(
+            f"window size {window_size} px is too small: use 1 px or more (512 is a good default)")
+    size = window_size
+    if size >= block_size:
+        size -= size % block_size
+    for row in range(0, grid.height, size):
+        for col in range(0, grid.width, size):
+            yield Window(row, col, min(size, grid.height - row), min(size, grid.width - col))
