@@ -21,6 +21,9 @@ How each statistic is computed, and why it does not depend on tiling:
 The focal cell itself may be nodata: with target ``valid`` it stays nodata,
 with target ``all`` it receives the statistic of its valid neighbours
 (filling holes). A pixel with no valid neighbour is nodata either way.
+
+opencv and scipy are imported where used, so the QGIS provider can list this
+algorithm (and explain what to install) on a Python that lacks them.
 """
 
 import functools
@@ -28,9 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
 from .dtypes import DTYPES, check_dtype, check_nodata, default_nodata
 from .errors import InvalidInputError
@@ -76,7 +77,10 @@ class _Focal:
             total += band[:, e + last + 1:e + last + 1 + w] - band[:, e + first:e + first + w]
         return total
 
-    def morphology(self, operation, fill: float) -> np.ndarray:
+    def morphology(self, name: str, fill: float) -> np.ndarray:
+        import cv2
+
+        operation = getattr(cv2, name)
         filled = np.where(self.valid, self.values, fill)
         kernel = self.footprint.astype(np.uint8)
         return trim(operation(filled, kernel, borderType=cv2.BORDER_REPLICATE), self.e)
@@ -117,11 +121,11 @@ def _std(f: _Focal) -> np.ndarray:
 
 
 def _min(f: _Focal) -> np.ndarray:
-    return f.morphology(cv2.erode, np.inf)
+    return f.morphology("erode", np.inf)
 
 
 def _max(f: _Focal) -> np.ndarray:
-    return f.morphology(cv2.dilate, -np.inf)
+    return f.morphology("dilate", -np.inf)
 
 
 def _range(f: _Focal) -> np.ndarray:
@@ -145,6 +149,8 @@ def _median_of_sorted(stack: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _median(f: _Focal) -> np.ndarray:
+    from scipy import ndimage
+
     cells = int(f.footprint.sum())
     if cells % 2 == 0:
         return _per_pixel(f, _median_of_sorted)

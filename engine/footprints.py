@@ -4,19 +4,17 @@ Validity is streamed window by window (a reduce): each window's mask is
 polygonised in *pixel* coordinates, where neighbouring windows share edges
 exactly, the pieces are merged in window order and dissolved, and only then
 is the result put into map coordinates. This is the base seamlines build on.
+
+rasterio, shapely and geopandas are imported where used, so the QGIS provider
+can list this algorithm (and explain what to install) without them.
 """
 
 import os
 import uuid
 from functools import partial
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
-import rasterio.features
-from affine import Affine
-from shapely import affinity
-from shapely.geometry import MultiPolygon, Polygon, shape
-from shapely.ops import unary_union
 
 from .errors import InvalidInputError
 from .executors import Execution
@@ -33,13 +31,17 @@ class FootprintAccumulator:
 
     def __init__(self, combine: str = "any"):
         self.combine = combine
-        self.pieces: List[Polygon] = []
+        self.pieces: List = []
 
     def add(self, blocks: List[Block], window: Window) -> None:
         valid = blocks[0].valid
         mask = valid.any(axis=0) if self.combine == "any" else valid.all(axis=0)
         if not mask.any():
             return
+        import rasterio.features
+        from affine import Affine
+        from shapely.geometry import shape
+
         shift = Affine.translation(window.col, window.row)
         for geometry, _ in rasterio.features.shapes(mask.view(np.uint8), mask=mask,
                                                     transform=shift):
@@ -49,10 +51,14 @@ class FootprintAccumulator:
         self.pieces.extend(other.pieces)
 
     def finalize(self):
+        from shapely.ops import unary_union
+
         return unary_union(self.pieces)
 
 
 def _drop_small_holes(geometry, min_area: float):
+    from shapely.geometry import MultiPolygon, Polygon
+
     parts = getattr(geometry, "geoms", [geometry])
     kept = [Polygon(p.exterior, [h for h in p.interiors if Polygon(h).area >= min_area])
             for p in parts if not p.is_empty]
@@ -61,7 +67,7 @@ def _drop_small_holes(geometry, min_area: float):
 
 def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
               min_hole_area: float = 0.0, execution: Execution = Execution(),
-              progress: Progress = None, cancelled: CancelCheck = None) -> MultiPolygon:
+              progress: Progress = None, cancelled: CancelCheck = None):
     """The valid-data area of ``raster`` as a MultiPolygon in its own CRS.
 
     Parameters
@@ -78,6 +84,8 @@ def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
     info = describe(raster)
     pixels = run_reduce(partial(FootprintAccumulator, combine), [Source(raster)], info.grid,
                         execution=execution, progress=progress, cancelled=cancelled)
+    from shapely import affinity
+
     t = info.grid.transform
     geometry = affinity.affine_transform(pixels, [t.a, t.b, t.d, t.e, t.c, t.f])
     if simplify > 0:

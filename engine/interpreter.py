@@ -2,10 +2,11 @@
 
 Inside QGIS, ``sys.executable`` is not a usable Python: on Windows and macOS
 it is the QGIS binary (spawned workers would start QGIS again), and on Linux
-it is whatever ``python3`` comes first on PATH, possibly one whose numpy does
-not match. So the process executor never trusts it blindly: it probes
+it is whatever ``python3`` comes first on PATH, possibly another installation
+of the same version whose standard library does not match this process's
+packages. So the process executor never trusts it blindly: it probes
 candidates under ``sys.exec_prefix`` and accepts the first that runs and
-reports this process's Python version.
+reports this process's Python version *and* prefix (the same installation).
 """
 
 import functools
@@ -16,7 +17,12 @@ from typing import Iterator, Optional
 
 from .errors import WorkerError
 
-_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
+_PROBE = "import os, sys; print('%d.%d' % sys.version_info[:2], os.path.realpath(sys.prefix))"
+
+
+def _identity(same_installation: bool) -> str:
+    version = "%d.%d" % sys.version_info[:2]
+    return f"{version} {os.path.realpath(sys.prefix)}" if same_installation else version
 
 
 def _candidates() -> Iterator[str]:
@@ -36,8 +42,8 @@ def _candidates() -> Iterator[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _probe(path: str) -> bool:
-    """True when ``path`` runs and is the same X.Y version as this process."""
+def _probe(path: str, same_installation: bool = True) -> bool:
+    """True when ``path`` runs as this process's Python version (and installation)."""
     if not os.path.isfile(path):
         return False
     try:
@@ -45,7 +51,8 @@ def _probe(path: str) -> bool:
                              timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
-    return out.returncode == 0 and out.stdout.strip() == "%d.%d" % sys.version_info[:2]
+    answer = out.stdout.strip() if same_installation else out.stdout.strip().split(" ")[0]
+    return out.returncode == 0 and answer == _identity(same_installation)
 
 
 def find_python(override: Optional[str] = None) -> str:
@@ -54,8 +61,9 @@ def find_python(override: Optional[str] = None) -> str:
     Parameters
     ----------
     override : str, optional
-        A path the user chose (setting or ``TESSERA_PYTHON``); it must pass the
-        same probe, so a wrong path fails with a clear message, not a hang.
+        A path the user chose (setting or ``TESSERA_PYTHON``); it must run and
+        be this Python version, so a wrong path fails with a clear message,
+        not a hang. Found candidates must also be this very installation.
 
     Raises
     ------
@@ -64,7 +72,7 @@ def find_python(override: Optional[str] = None) -> str:
     """
     version = "%d.%d" % sys.version_info[:2]
     if override:
-        if _probe(override):
+        if _probe(override, same_installation=False):
             return override
         raise WorkerError(
             f"worker Python '{override}' does not run or is not Python {version}: "
@@ -74,6 +82,6 @@ def find_python(override: Optional[str] = None) -> str:
         if _probe(path):
             return path
     raise WorkerError(
-        f"no Python {version} interpreter was found under {sys.exec_prefix} for worker "
+        f"no Python {version} interpreter of this installation ({sys.prefix}) was found for worker "
         f"processes: set the Python interpreter setting (or TESSERA_PYTHON), or use the "
         f"serial executor")

@@ -9,6 +9,9 @@ same shape, so nodata travels as a mask and never as a magic number.
 Outputs are written to a temporary file beside the target and renamed into
 place only when the whole raster was written; on error or cancel the
 temporary file is removed and the target is left as it was.
+
+rasterio is imported where it is used, so the QGIS provider can list the
+algorithms (and explain what to install) on a Python that lacks it.
 """
 
 import math
@@ -16,11 +19,9 @@ import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
-import rasterio
-from rasterio.enums import MaskFlags
 
 from .dtypes import cast, check_nodata
 from .errors import GridMismatchError, InvalidInputError, MissingInputError
@@ -91,6 +92,8 @@ class OutputSpec:
 
 def describe(path: str, what: str = "input raster") -> RasterInfo:
     """Open ``path`` once to learn its grid, bands, type and nodata."""
+    import rasterio
+
     if not os.path.exists(path):
         raise MissingInputError(f"{what} '{path}' does not exist: check the path")
     try:
@@ -104,13 +107,15 @@ def describe(path: str, what: str = "input raster") -> RasterInfo:
             f"check that it is a GDAL-readable raster file") from exc
 
 
-_OPEN: Dict[str, "rasterio.io.DatasetReader"] = {}
+_OPEN: Dict[str, Any] = {}
 
 
 def _dataset(path: str):
     """The process-wide open handle of ``path`` (opened on first use)."""
     ds = _OPEN.get(path)
     if ds is None:
+        import rasterio
+
         ds = _OPEN[path] = rasterio.open(path)
     return ds
 
@@ -144,6 +149,8 @@ def read_block(source: Source, window: Window, edge: str = EDGE_NODATA) -> Block
 
 
 def _validity(ds, source: Source, bands, window: Window, values: np.ndarray) -> np.ndarray:
+    from rasterio.enums import MaskFlags
+
     nodata = source.nodata if source.nodata is not None else ds.nodata
     flags = [ds.mask_flag_enums[b - 1] for b in bands]
     if source.nodata is None and any(
@@ -165,6 +172,8 @@ def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
     The raster is written to a hidden temporary file in the same folder and
     renamed over the target only when the ``with`` block ends normally.
     """
+    import rasterio
+
     check_nodata(spec.nodata, spec.dtype)
     folder = os.path.dirname(os.path.abspath(spec.path))
     if not os.path.isdir(folder):

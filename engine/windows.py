@@ -7,10 +7,9 @@ operators read a window enlarged by a *halo* and crop the result back;
 """
 
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
-from affine import Affine
 
 from .errors import InvalidInputError
 
@@ -68,7 +67,7 @@ class Grid:
     """The pixel grid of a raster: CRS (WKT or EPSG string), transform, size."""
 
     crs: Optional[str]
-    transform: Affine
+    transform: Any  # affine.Affine
     width: int
     height: int
 
@@ -76,10 +75,6 @@ class Grid:
     def res(self) -> Tuple[float, float]:
         """Pixel size (x, y) in map units, both positive for north-up grids."""
         return (abs(self.transform.a), abs(self.transform.e))
-
-    def window_transform(self, window: Window) -> Affine:
-        """The affine transform of ``window``'s top-left pixel."""
-        return self.transform * Affine.translation(window.col, window.row)
 
     def same_as(self, other: "Grid", tolerance: float = 1e-9) -> bool:
         """True when both grids put every pixel in the same place."""

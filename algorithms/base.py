@@ -1,0 +1,110 @@
+"""Shared plumbing of every Tessera algorithm.
+
+One base class holds what each algorithm would otherwise repeat: group and
+icon, the dependency check, the bridge from engine progress and cancel to
+``QgsProcessingFeedback``, the translation of engine errors into
+``QgsProcessingException`` (in one place), input path checks, and styling of
+outputs that QGIS loads on completion.
+"""
+
+import os
+
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException,
+                       QgsProcessingLayerPostProcessorInterface)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..engine.errors import EngineError
+from ..provider import dependencies, settings
+
+ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
+GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic"}
+HELP_URL = "https://github.com/tessera-gis/tessera#algorithms"
+
+
+class TesseraAlgorithm(QgsProcessingAlgorithm):
+    """Base of all Tessera algorithms: subclasses define parameters and :meth:`run`."""
+
+    group_id = "analysis"
+
+    def tr(self, text):
+        return QCoreApplication.translate(type(self).__name__, text)
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        return type(self)()
+
+    def group(self):
+        return self.tr(GROUPS[self.group_id])
+
+    def groupId(self):  # noqa: N802 (QGIS API)
+        return self.group_id
+
+    def icon(self):
+        return QIcon(os.path.join(ICONS, f"{self.group_id}.svg"))
+
+    def svgIconPath(self):  # noqa: N802 (QGIS API)
+        return os.path.join(ICONS, f"{self.group_id}.svg")
+
+    def helpUrl(self):  # noqa: N802 (QGIS API)
+        return HELP_URL
+
+    def canExecute(self):  # noqa: N802 (QGIS API)
+        problem = dependencies.message()
+        return (not problem, problem)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        try:
+            return self.run(parameters, context, feedback)
+        except EngineError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+    def run(self, parameters, context, feedback) -> dict:
+        """Convert parameters, make one engine call, return the outputs."""
+        raise QgsProcessingException(f"{self.name()} defines no run()")
+
+    def engine_options(self, feedback) -> dict:
+        """Execution settings and the progress/cancel bridge for an engine call."""
+        execution = settings.execution()
+        feedback.pushInfo(f"Executor: {execution.executor}, window {execution.window_size} px"
+                          + (f", {execution.worker_count} workers"
+                             if execution.executor != "serial" else ""))
+        return {"execution": execution, "progress": feedback.setProgress,
+                "cancelled": feedback.isCanceled}
+
+    def raster_paths(self, parameters, name, context) -> list:
+        """File paths of the raster layers in parameter ``name``; non-file layers are refused."""
+        layers = self.parameterAsLayerList(parameters, name, context)
+        if not layers:
+            layer = self.parameterAsRasterLayer(parameters, name, context)
+            layers = [layer] if layer is not None else []
+        paths = []
+        for layer in layers:
+            path = layer.source().split("|")[0]
+            if layer.providerType() != "gdal" or not os.path.isfile(path):
+                raise QgsProcessingException(
+                    f"layer '{layer.name()}' is not a raster file ({layer.providerType()}: "
+                    f"{layer.source()}): save it as a GeoTIFF first")
+            paths.append(path)
+        return paths
+
+    def style_on_load(self, context, output, styler) -> None:
+        """Apply ``styler(layer)`` to ``output`` when QGIS loads it after the run."""
+        if context.willLoadLayerOnCompletion(output):
+            post = _Styler(styler)
+            _KEEP_ALIVE.append(post)
+            context.layerToLoadOnCompletionDetails(output).setPostProcessor(post)
+
+
+_KEEP_ALIVE = []
+
+
+class _Styler(QgsProcessingLayerPostProcessorInterface):
+    """Runs a styling function on a layer loaded at the end of an algorithm."""
+
+    def __init__(self, styler):
+        super().__init__()
+        self._styler = styler
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+        self._styler(layer)
+        layer.triggerRepaint()

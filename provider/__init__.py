@@ -1,0 +1,1 @@
+"""The Tessera Processing provider, its settings and dependency check."""

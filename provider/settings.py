@@ -1,0 +1,72 @@
+"""Processing options of the provider, each overridable by an environment variable.
+
+The environment wins over the stored option, so ``qgis_process`` users and
+scripts choose the executor, workers and window without touching a profile.
+"""
+
+import os
+
+from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+from ..engine.errors import InvalidInputError
+from ..engine.executors import EXECUTORS, Execution
+
+GROUP = "Tessera"
+EXECUTOR, WORKERS, WINDOW, PYTHON = ("TESSERA_EXECUTOR", "TESSERA_WORKERS",
+                                     "TESSERA_WINDOW", "TESSERA_PYTHON")
+DEFAULT_WINDOW = 512
+
+
+def _settings():
+    return (
+        Setting(GROUP, EXECUTOR, "Executor (serial runs in the QGIS process; processes uses "
+                                 "worker processes)", "processes",
+                valuetype=Setting.SELECTION, options=list(EXECUTORS)),
+        Setting(GROUP, WORKERS, "Maximum number of worker processes (0 = all cores)", 0,
+                valuetype=Setting.INT),
+        Setting(GROUP, WINDOW, "Window size in pixels (memory per worker grows with its "
+                               "square)", DEFAULT_WINDOW, valuetype=Setting.INT),
+        Setting(GROUP, PYTHON, "Python interpreter for worker processes (empty = found "
+                               "automatically)", "", valuetype=Setting.FILE),
+    )
+
+
+def register() -> None:
+    for setting in _settings():
+        ProcessingConfig.addSetting(setting)
+    ProcessingConfig.readSettings()
+
+
+def unregister() -> None:
+    for setting in _settings():
+        ProcessingConfig.removeSetting(setting.name)
+
+
+def _value(name: str):
+    from_env = os.environ.get(name)
+    if from_env not in (None, ""):
+        return from_env
+    return ProcessingConfig.getSetting(name, readable=True)
+
+
+def _integer(name: str, value, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = minimum - 1
+    if number < minimum:
+        raise InvalidInputError(
+            f"setting {name} = '{value}' is not a whole number of at least {minimum}: "
+            f"fix it in Settings > Options > Processing > Providers > Tessera or in the "
+            f"environment variable {name}")
+    return number
+
+
+def execution() -> Execution:
+    """The Execution the current options (and environment) ask for."""
+    executor = str(_value(EXECUTOR) or "processes")
+    workers = _integer(WORKERS, _value(WORKERS) or 0, 0)
+    window = _integer(WINDOW, _value(WINDOW) or DEFAULT_WINDOW, 1)
+    python = _value(PYTHON) or None
+    return Execution(executor=executor, workers=workers or None, window_size=window,
+                     python=python)
