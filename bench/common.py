@@ -191,8 +191,9 @@ def ensure_raster(data_dir: str, key: str) -> str:
 # --------------------------------------------------------------------------- tools
 
 def ensure_tools(commands: Dict[str, str]) -> None:
-    """Install the Debian package of each missing command (``{command: package}``)."""
-    missing = sorted({pkg for cmd, pkg in commands.items() if shutil.which(cmd) is None})
+    """Install the Debian packages of each missing command (``{command: "pkg1 pkg2"}``)."""
+    missing = sorted({pkg for cmd, pkgs in commands.items() if shutil.which(cmd) is None
+                      for pkg in pkgs.split()})
     if missing:
         print(f"installing {' '.join(missing)} with apt-get ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
