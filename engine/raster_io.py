@@ -225,15 +225,26 @@ def encode(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> np.ndarra
 
 
 def same_grid(infos: Sequence[RasterInfo]) -> Grid:
-    """The common grid of ``infos``, or an error naming the first that differs."""
+    """The common grid of ``infos``, or an error naming the first that differs and how."""
     first = infos[0]
     for info in infos[1:]:
         if not first.grid.same_as(info.grid):
             raise GridMismatchError(
-                f"input '{info.stem}' ({info.grid.width} x {info.grid.height} px) is not on the "
-                f"grid of '{first.stem}' ({first.grid.width} x {first.grid.height} px): "
-                f"inputs must share CRS, extent and pixel size; align them first")
+                f"input '{info.stem}' is not on the grid of '{first.stem}' "
+                f"({_difference(first.grid, info.grid)}): inputs must share CRS, extent and "
+                f"pixel size; align them first")
     return first.grid
+
+
+def _difference(a: Grid, b: Grid) -> str:
+    if (a.width, a.height) != (b.width, b.height):
+        return f"{b.width} x {b.height} px instead of {a.width} x {a.height} px"
+    if not Grid(a.crs, b.transform, b.width, b.height).same_as(b):
+        return "another CRS"
+    if a.res != b.res:
+        return f"pixel size {b.res[0]:g} x {b.res[1]:g} instead of {a.res[0]:g} x {a.res[1]:g}"
+    return (f"origin ({b.transform.c:g}, {b.transform.f:g}) instead of "
+            f"({a.transform.c:g}, {a.transform.f:g})")
 
 
 def check_output(output: str, inputs: Sequence[str]) -> None:

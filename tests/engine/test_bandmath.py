@@ -84,17 +84,22 @@ def test_bad_expressions_leave_no_output(tmp_path, expression, error, words):
 def test_mismatched_grids(tmp_path):
     with pytest.raises(GridMismatchError) as info:
         band_math([WORLDVIEW, LANDSAT], "A1 + B1", str(tmp_path / "o.tif"))
-    assert "'landsat_2022-03-13' (627 x 547 px) is not on the grid of 'worldview3_2016-09-30'" \
-        in str(info.value)
+    assert ("input 'landsat_2022-03-13' is not on the grid of 'worldview3_2016-09-30' "
+            "(627 x 547 px instead of 451 x 452 px)") in str(info.value)
     assert _no_output(tmp_path) == []
 
 
 def test_shifted_grid_is_a_mismatch(tmp_path):
     write_raster(tmp_path / "a.tif", np.ones((4, 4), np.uint8))
     write_raster(tmp_path / "b.tif", np.ones((4, 4), np.uint8), origin=(500001.0, 4200000.0))
-    with pytest.raises(GridMismatchError, match="align them first"):
-        band_math([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")], "A1+B1",
-                  str(tmp_path / "o.tif"))
+    write_raster(tmp_path / "c.tif", np.ones((4, 4), np.uint8), crs="EPSG:4326")
+    write_raster(tmp_path / "d.tif", np.ones((4, 4), np.uint8), res=3.0)
+    for other, words in (("b", "origin (500001, 4.2e+06) instead of (500000, 4.2e+06)"),
+                         ("c", "another CRS"), ("d", "pixel size 3 x 3 instead of 2 x 2")):
+        with pytest.raises(GridMismatchError, match="align them first") as info:
+            band_math([str(tmp_path / "a.tif"), str(tmp_path / f"{other}.tif")], "A1+B1",
+                      str(tmp_path / "o.tif"))
+        assert words in str(info.value)
 
 
 def test_missing_file(tmp_path):

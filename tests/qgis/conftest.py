@@ -2,42 +2,57 @@
 isolated ``qgis_process`` environment with a helper to run algorithms and models.
 
 Nothing here imports QGIS at module level. Each test module in this folder
-starts with ``pytest.importorskip("qgis.core")`` so the folder is skipped
-cleanly on a plain Python (the engine tests run in a PyPI venv too). The skip
-lives in the modules and not here on purpose: with pytest 7.2 (Debian 12) a
-``pytest.importorskip`` at conftest level skips the *whole session*, engine
-tests included, instead of just this folder.
+starts with ``pytest.importorskip("qgis.core")``, so on a plain Python (the
+engine tests also run in a PyPI venv) the folder's modules are reported as
+skipped. The skip is in the modules and not here on purpose: with pytest 7.2
+(Debian 12's) a ``pytest.importorskip`` at conftest level skips the *whole
+session*, engine tests included (checked).
 
-Recipes follow /work/shared/QGIS.md: ``QT_QPA_PLATFORM=offscreen``, a
-temporary ``QGIS_CUSTOM_CONFIG_PATH`` and ``XDG_*`` folders so no real profile
-is read or written, ``/usr/bin/qgis_process.bin`` called directly (the
-``qgis_process`` wrapper adds ``--noversioncheck``, which 3.22 rejects), and
-``QGIS_PLUGINPATH`` pointing at the folder holding the ``tessera`` symlink
-made by ``tests/conftest.py``.
+Recipes follow /work/shared/QGIS.md: ``QT_QPA_PLATFORM=offscreen``, temporary
+``QGIS_CUSTOM_CONFIG_PATH`` and ``XDG_*`` folders so no real profile is read or
+written, ``/usr/bin/qgis_process.bin`` called directly (the ``qgis_process``
+wrapper adds ``--noversioncheck``, which 3.22 rejects), and ``QGIS_PLUGINPATH``
+pointing at the folder with the ``tessera`` symlink made by ``tests/conftest.py``.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-from typing import Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import pytest
 
-from tests.conftest import PLUGINS, ROOT
+import qgis_support
+from qgis_support import QGIS_PROCESS, TESSERA_VARIABLES, QgisProcess
 
-QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
-TESSERA_VARIABLES = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON")
 
-# The in-process QGIS must never see the developer's profile: set before any QgsApplication.
+# The in-process QGIS must never see a real profile: set before any QgsApplication exists.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="tessera-qgis-profile-"))
+os.environ["QGIS_CUSTOM_CONFIG_PATH"] = tempfile.mkdtemp(prefix="tessera-qgis-profile-")
 if PROCESSING_PLUGINS not in sys.path:
     sys.path.append(PROCESSING_PLUGINS)
 
-Params = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
+_ROOT_NAMES = ("ROOT", "DATA", "WORLDVIEW", "LANDSAT", "PLUGINS", "write_raster", "read_raster",
+               "crop")
+
+
+def pytest_configure(config):
+    """Hand ``tests/conftest.py`` (already loaded by pytest) to ``qgis_support``.
+
+    pytest imports every conftest under the module name ``conftest``, so this
+    module shadows the shared one in ``sys.modules``; re-exporting the shared
+    names keeps ``from conftest import write_raster`` working in other folders.
+    (A late conftest's ``pytest_configure`` runs as soon as it is registered.)
+    """
+    target = os.path.join(qgis_support.ROOT, "tests", "conftest.py")
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path and os.path.exists(path) and os.path.samefile(path, target):
+            qgis_support.root_conftest = plugin
+            globals().update({name: getattr(plugin, name) for name in _ROOT_NAMES})
+            return
+    raise RuntimeError(f"{target} was not loaded by pytest")
 
 
 # --------------------------------------------------------------------------- in-process QGIS
@@ -46,8 +61,8 @@ Params = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
 def qgis_app():
     """A headless QgsApplication with Processing initialised and the Tessera provider.
 
-    Yields the registered provider (the reference is held for the whole session:
-    a garbage-collected provider makes its algorithms "not available").
+    Yields the registered provider; the reference is held for the whole session
+    (a garbage-collected provider makes its algorithms "not available").
     """
     from qgis.core import QgsApplication
 
@@ -63,12 +78,12 @@ def qgis_app():
     assert QgsApplication.processingRegistry().addProvider(provider)
     yield provider
     QgsApplication.processingRegistry().removeProvider(provider)
-    # no app.exitQgis(): tearing QGIS down at interpreter exit is known to crash PyQGIS
+    del app  # no exitQgis(): tearing QGIS down before interpreter exit tends to crash PyQGIS
 
 
 @pytest.fixture(autouse=True)
 def tessera_environment(monkeypatch):
-    """Every test starts with no TESSERA_* variable but the serial executor (fast, in-process).
+    """Each test starts without TESSERA_* variables except the (fast) serial executor.
 
     Tests that want worker processes or other options set the variables themselves.
     """
@@ -79,14 +94,14 @@ def tessera_environment(monkeypatch):
 
 @pytest.fixture
 def processing_run(qgis_app):
-    """``processing.run`` with a fresh context and feedback; returns (results, context)."""
+    """``run(alg_id, parameters, context=None) -> (results, context)`` via processing.run."""
     import processing
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 
     def run(algorithm: str, parameters: dict, context=None):
         context = context or QgsProcessingContext()
-        feedback = QgsProcessingFeedback()
-        results = processing.run(algorithm, parameters, context=context, feedback=feedback)
+        results = processing.run(algorithm, parameters, context=context,
+                                 feedback=QgsProcessingFeedback())
         return results, context
 
     return run
@@ -94,47 +109,9 @@ def processing_run(qgis_app):
 
 # --------------------------------------------------------------------------- qgis_process
 
-class QgisProcess:
-    """Runs ``qgis_process.bin run`` in an isolated profile with the plugin enabled."""
-
-    def __init__(self, env: Dict[str, str]):
-        self.env = env
-
-    @staticmethod
-    def arguments(alg_or_model: str, params: Params, json: bool = False) -> list:
-        pairs: Iterable[Tuple[str, object]] = (
-            params.items() if isinstance(params, Mapping) else params)
-        args = [QGIS_PROCESS, "run", alg_or_model]
-        if json:
-            args.append("--json")
-        args.append("--")
-        for name, value in pairs:
-            values = value if isinstance(value, (list, tuple)) else [value]
-            args.extend(f"{name}={item}" for item in values)  # a repeated name is a list
-        return args
-
-    def environment(self, env_extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-        env = dict(self.env)
-        env.update(env_extra or {})
-        return env
-
-    def __call__(self, alg_or_model: str, params: Params, env_extra=None, timeout: float = 120,
-                 json: bool = False) -> subprocess.CompletedProcess:
-        return subprocess.run(self.arguments(alg_or_model, params, json),
-                              env=self.environment(env_extra), cwd=ROOT, capture_output=True,
-                              text=True, timeout=timeout, check=False)
-
-    def popen(self, alg_or_model: str, params: Params, env_extra=None,
-              json: bool = False) -> subprocess.Popen:
-        """Start a run without waiting (parallel runs, cancel tests)."""
-        return subprocess.Popen(self.arguments(alg_or_model, params, json),
-                                env=self.environment(env_extra), cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 @pytest.fixture(scope="session")
-def qgis_process_env(tmp_path_factory) -> Dict[str, str]:
-    """Environment for an isolated qgis_process with the tessera plugin enabled (once)."""
+def qgis_process_env(tmp_path_factory):
+    """Environment of an isolated qgis_process with the tessera plugin enabled (once)."""
     if not os.access(QGIS_PROCESS, os.X_OK):
         pytest.skip(f"{QGIS_PROCESS} is not installed")
     base = tmp_path_factory.mktemp("qgis_process")
@@ -147,7 +124,8 @@ def qgis_process_env(tmp_path_factory) -> Dict[str, str]:
         path = base / folder
         path.mkdir(mode=0o700)
         env[name] = str(path)
-    env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=PLUGINS, HOME=str(base))
+    env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=qgis_support.plugins_folder(),
+               HOME=str(base))
     enabled = subprocess.run([QGIS_PROCESS, "plugins", "enable", "tessera"], env=env,
                              capture_output=True, text=True, timeout=120, check=False)
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr
@@ -160,16 +138,8 @@ def qgis_process(qgis_process_env) -> QgisProcess:
     """``qgis_process(alg_or_model, params, env_extra=None, timeout=...) -> CompletedProcess``.
 
     ``params`` is a dict or a list of (name, value) pairs; a list value repeats
-    the name (multiple layers). Output is text (no ``--json``) unless asked.
+    the name (multiple layers). Plain text output (no ``--json``) unless asked;
+    ``.popen(...)`` starts a run without waiting, ``.run_all([...])`` runs several
+    at once.
     """
     return QgisProcess(qgis_process_env)
-
-
-def output_of(proc) -> str:
-    """stdout and stderr of a finished run, for assertions and failure messages."""
-    return f"exit code {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-
-
-def interrupt(proc: subprocess.Popen) -> None:
-    """Send SIGINT (Ctrl+C) to a running qgis_process."""
-    proc.send_signal(signal.SIGINT)

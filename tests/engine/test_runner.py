@@ -1,0 +1,88 @@
+"""The runner: atomic outputs, cancel, worker failures, ordered reduce, progress."""
+
+import multiprocessing
+import os
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import WORLDVIEW, read_raster
+from runner_helpers import Dies, FailsAt, Sequence, Slow
+from tessera.engine.errors import Cancelled, WorkerError
+from tessera.engine.executors import Execution
+from tessera.engine.raster_io import OutputSpec, Source, describe
+from tessera.engine.runner import run_map, run_reduce
+from tessera.engine.windows import plan_windows
+
+GRID = describe(WORLDVIEW).grid
+
+
+def spec(path):
+    return OutputSpec(str(path), GRID, 1, "int16", -9999)
+
+
+def leftovers(folder):
+    return sorted(name for name in os.listdir(folder))
+
+
+@pytest.mark.parametrize("execution", [Execution("serial", window_size=64),
+                                       Execution("processes", 2, 64)], ids=["serial", "processes"])
+def test_cancel_leaves_no_output_and_no_workers(tmp_path, execution):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 4
+
+    with pytest.raises(Cancelled, match="no output was written"):
+        run_map(Slow(0.05), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                execution=execution, cancelled=cancelled)
+    assert leftovers(tmp_path) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_failure_keeps_the_previous_output_untouched(tmp_path):
+    target = tmp_path / "o.tif"
+    target.write_bytes(b"previous result")
+    with pytest.raises(ValueError, match="failed on purpose"):
+        run_map(FailsAt(128, 64), [Source(WORLDVIEW)], spec(target),
+                execution=Execution("processes", 2, 64))
+    assert target.read_bytes() == b"previous result"
+    assert leftovers(tmp_path) == ["o.tif"]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_dying_worker_is_reported_not_hung(tmp_path):
+    with pytest.raises(WorkerError, match="a worker process died"):
+        run_map(Dies(), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                execution=Execution("processes", 2, 256))
+    assert leftovers(tmp_path) == []
+
+
+def test_a_wrong_worker_python_is_reported(tmp_path):
+    with pytest.raises(WorkerError, match="'/bin/false' does not run or is not Python"):
+        run_map(Slow(0), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                execution=Execution("processes", 2, 256, python="/bin/false"))
+    assert leftovers(tmp_path) == []
+
+
+def test_map_output_is_complete_tiled_and_compressed(tmp_path):
+    progress = []
+    out = run_map(Slow(0), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                  execution=Execution("processes", 2, 100), progress=progress.append)
+    np.testing.assert_array_equal(read_raster(out)[0][0], read_raster(WORLDVIEW)[0][0])
+    with rasterio.open(out) as ds:
+        assert ds.profile["tiled"] and ds.compression.name.lower() == "deflate"
+        assert ds.nodata == -9999
+    assert progress == sorted(progress) and progress[-1] == 100.0
+    assert len(progress) == len(list(plan_windows(GRID, 100)))
+
+
+def test_reduce_merges_in_window_order_whatever_finishes_first():
+    execution = Execution("processes", 2, 64)
+    order, total = run_reduce(Sequence, [Source(WORLDVIEW)], GRID, execution=execution)
+    expected = [(w.row, w.col) for w in plan_windows(GRID, 64)]
+    assert order == expected
+    data = read_raster(WORLDVIEW)[0][0]
+    assert total == float(data[data != -9999].astype(np.float64).sum())
