@@ -6,8 +6,8 @@ windows are truncated at the border (never padded with invented values).
 
 How each statistic is computed, and why it does not depend on tiling:
 
-* sum, mean, std: sums over the footprint from row prefix sums (a rectangle
-  is separable: row then column prefix sums), O(1) or O(rows) per pixel.
+* sum, mean, std: sums over the footprint, O(1) per pixel for a square
+  (opencv's running box sums) and O(rows) otherwise (row prefix sums).
   For integer-valued data every sum is exact in float64, so results are
   bit-identical for any window size; std uses the shift-invariant form
   ``(n*S2 - S1**2) / n**2`` of sums about a per-window integer shift.
@@ -64,13 +64,14 @@ class _Focal:
         """Sum of ``array`` (outer shape) over the footprint, for the inner pixels."""
         h, w = self.shape
         e = self.e
+        if self.footprint.all():
+            import cv2
+
+            size = 2 * e + 1
+            return trim(cv2.boxFilter(array, -1, (size, size), normalize=False,
+                                      borderType=cv2.BORDER_CONSTANT), e)
         prefix = np.zeros((array.shape[0], array.shape[1] + 1))
         np.cumsum(array, axis=1, out=prefix[:, 1:])
-        if self.footprint.all():
-            rows = prefix[:, 2 * e + 1:2 * e + 1 + w] - prefix[:, :w]
-            column = np.zeros((rows.shape[0] + 1, w))
-            np.cumsum(rows, axis=0, out=column[1:])
-            return column[2 * e + 1:2 * e + 1 + h] - column[:h]
         total = np.zeros((h, w))
         for dy, first, last in self.runs:
             band = prefix[e + dy:e + dy + h]
