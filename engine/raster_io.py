@@ -2,7 +2,7 @@
 
 Inputs are described by :class:`Source` values (a path, the bands to read
 and an optional nodata override) so they can be sent to worker processes;
-each process opens a file once and keeps it open for its lifetime.
+each worker opens a file once and keeps it open for its lifetime.
 Reads return a :class:`Block`: the pixel values and a validity mask of the
 same shape, so nodata travels as a mask and never as a magic number.
 
@@ -16,6 +16,7 @@ algorithms (and explain what to install) on a Python that lacks it.
 
 import math
 import os
+import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,23 +108,31 @@ def describe(path: str, what: str = "input raster") -> RasterInfo:
             f"check that it is a GDAL-readable raster file") from exc
 
 
-_OPEN: Dict[str, Any] = {}
+_LOCAL = threading.local()
+
+
+def _datasets() -> Dict[str, Any]:
+    """This thread's open inputs (per thread: QGIS may run two algorithms at once)."""
+    if not hasattr(_LOCAL, "datasets"):
+        _LOCAL.datasets = {}
+    return _LOCAL.datasets
 
 
 def _dataset(path: str):
-    """The process-wide open handle of ``path`` (opened on first use)."""
-    ds = _OPEN.get(path)
-    if ds is None:
+    """This thread's open handle of ``path`` (opened on first use, kept for reuse)."""
+    datasets = _datasets()
+    if path not in datasets:
         import rasterio
 
-        ds = _OPEN[path] = rasterio.open(path)
-    return ds
+        datasets[path] = rasterio.open(path)
+    return datasets[path]
 
 
 def close_sources() -> None:
-    """Close every input this process has opened."""
-    while _OPEN:
-        _OPEN.popitem()[1].close()
+    """Close every input this thread has opened."""
+    datasets = _datasets()
+    while datasets:
+        datasets.popitem()[1].close()
 
 
 def read_block(source: Source, window: Window, edge: str = EDGE_NODATA) -> Block:

@@ -86,3 +86,19 @@ def test_reduce_merges_in_window_order_whatever_finishes_first():
     assert order == expected
     data = read_raster(WORLDVIEW)[0][0]
     assert total == float(data[data != -9999].astype(np.float64).sum())
+
+
+def test_two_serial_runs_in_threads_do_not_share_open_files(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tessera.engine.bandmath import band_math
+
+    def run(index):
+        return band_math([WORLDVIEW], f"b{index} * 1", str(tmp_path / f"o{index}.tif"),
+                         dtype="int16", nodata=-9999, execution=Execution("serial", window_size=16))
+
+    with ThreadPoolExecutor(2) as pool:
+        outputs = list(pool.map(run, (1, 2, 3, 4)))
+    data = read_raster(WORLDVIEW)[0]
+    for index, out in enumerate(outputs):
+        np.testing.assert_array_equal(read_raster(out)[0][0], data[index])
