@@ -45,6 +45,10 @@ GTIFF_OPTIONS = {
     "num_threads": "all_cpus",
 }
 BLOCK_SIZE = GTIFF_OPTIONS["blockxsize"]
+#: GDAL block cache while writing (MB): windows are written as whole tiles, so
+#: a small cache suffices, and GDAL's default (5% of RAM) would let dirty tiles
+#: of a big output pile up in the writer.
+WRITER_GDAL_CACHE_MB = 128
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,8 @@ def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
                    count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
                    transform=spec.grid.transform, nodata=spec.nodata)
     try:
-        with rasterio.open(temp, "w", **profile) as ds:
+        with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB), \
+                rasterio.open(temp, "w", **profile) as ds:
             for band, text in enumerate(spec.descriptions, start=1):
                 ds.set_band_description(band, text)
             yield OutputWriter(ds, spec)
