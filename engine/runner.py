@@ -83,8 +83,12 @@ def _windows(grid: Grid, execution: Execution) -> List[Window]:
 
 
 def _drive(fn, tasks, execution, progress: Progress, cancelled: CancelCheck):
-    """Run ``tasks`` on the chosen executor; yield (index, result); stop on cancel."""
-    executor = make_executor(execution)
+    """Run ``tasks`` on the chosen executor; yield (index, result); stop on cancel.
+
+    A job of a single window runs serially: starting workers would cost more
+    than the window.
+    """
+    executor = make_executor(execution if len(tasks) > 1 else Execution("serial"))
     try:
         total = max(len(tasks), 1)
         if cancelled is not None and cancelled():
