@@ -53,7 +53,7 @@ class BandMath(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, self.tr("Band math result")))
 
-    def run(self, parameters, context, feedback):
+    def run_engine(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         nodata = parameters.get(self.NODATA)
         bandmath.band_math(

@@ -10,7 +10,7 @@ outputs that QGIS loads on completion.
 import os
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingLayerPostProcessorInterface)
+                       QgsProcessingLayerPostProcessorInterface, QgsProcessingUtils)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -52,14 +52,32 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         problem = dependencies.message()
         return (not problem, problem)
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS API)
+        """Name a raster input that cannot be found (QGIS alone only names the parameter)."""
+        for definition in self.parameterDefinitions():
+            if definition.type() not in ("raster", "multilayer"):
+                continue
+            value = parameters.get(definition.name())
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if (isinstance(item, str) and item
+                        and QgsProcessingUtils.mapLayerFromString(item, context) is None):
+                    return False, (f"{definition.description()}: '{item}' is neither a "
+                                   f"readable raster file nor a layer of the project: "
+                                   f"check the path")
+        return super().checkParameterValues(parameters, context)
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         try:
-            return self.run(parameters, context, feedback)
+            return self.run_engine(parameters, context, feedback)
         except EngineError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-    def run(self, parameters, context, feedback) -> dict:
-        """Convert parameters, make one engine call, return the outputs."""
+    def run_engine(self, parameters, context, feedback) -> dict:
+        """Convert parameters, make one engine call, return the outputs.
+
+        (Not ``run``: that name is QGIS's own entry point, which ``processing.run``
+        and the batch dialog call.)
+        """
         raise QgsProcessingException(f"{self.name()} defines no run()")
 
     def engine_options(self, feedback) -> dict:
@@ -91,11 +109,13 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         """Apply ``styler(layer)`` to ``output`` when QGIS loads it after the run."""
         if context.willLoadLayerOnCompletion(output):
             post = _Styler(styler)
-            _KEEP_ALIVE.append(post)
+            _PENDING.add(post)
             context.layerToLoadOnCompletionDetails(output).setPostProcessor(post)
 
 
-_KEEP_ALIVE = []
+#: Post-processors QGIS has not called yet: QGIS does not own them, so they
+#: must stay referenced until they have styled their layer.
+_PENDING = set()
 
 
 class _Styler(QgsProcessingLayerPostProcessorInterface):
@@ -108,3 +128,4 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
         self._styler(layer)
         layer.triggerRepaint()
+        _PENDING.discard(self)

@@ -81,7 +81,7 @@ class FocalStatistics(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, self.tr("Focal statistics")))
 
-    def run(self, parameters, context, feedback):
+    def run_engine(self, parameters, context, feedback):
         raster = self.raster_paths(parameters, self.INPUT, context)[0]
         radius = self.parameterAsDouble(parameters, self.RADIUS, context)
         inner = self.parameterAsDouble(parameters, self.INNER, context)

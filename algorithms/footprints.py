@@ -48,7 +48,7 @@ class Footprints(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUTPUT, self.tr("Footprints")))
 
-    def run(self, parameters, context, feedback):
+    def run_engine(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         footprints.footprints(
             self.raster_paths(parameters, self.INPUTS, context), output,

@@ -104,12 +104,14 @@ EXECUTORS = {
 }
 
 
-def make_executor(execution: Execution):
-    """The executor ``execution`` names, or an error listing the known ones."""
-    try:
-        factory = EXECUTORS[execution.executor]
-    except KeyError:
+def check_executor(name: str) -> str:
+    """``name`` if it is a known executor, else an error listing the known ones."""
+    if name not in EXECUTORS:
         raise InvalidInputError(
-            f"executor '{execution.executor}' is unknown: choose one of "
-            f"{', '.join(EXECUTORS)}") from None
-    return factory(execution)
+            f"executor '{name}' is unknown: choose one of {', '.join(EXECUTORS)}")
+    return name
+
+
+def make_executor(execution: Execution):
+    """The executor ``execution`` names."""
+    return EXECUTORS[check_executor(execution.executor)](execution)

@@ -197,7 +197,7 @@ def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
                    count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
                    transform=spec.grid.transform, nodata=spec.nodata)
     try:
-        with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB), \
+        with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB * 2 ** 20), \
                 rasterio.open(temp, "w", **profile) as ds:
             for band, text in enumerate(spec.descriptions, start=1):
                 ds.set_band_description(band, text)

@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 import numpy as np
 
 from .errors import Cancelled
-from .executors import Execution, make_executor
+from .executors import Execution, check_executor, make_executor
 from .raster_io import (BLOCK_SIZE, Block, OutputSpec, Source, atomic_output,
                         close_sources, encode, read_block)
 from .windows import Grid, Window, plan_windows
@@ -88,6 +88,7 @@ def _drive(fn, tasks, execution, progress: Progress, cancelled: CancelCheck):
     A job of a single window runs serially: starting workers would cost more
     than the window.
     """
+    check_executor(execution.executor)
     executor = make_executor(execution if len(tasks) > 1 else Execution("serial"))
     try:
         total = max(len(tasks), 1)

@@ -116,6 +116,7 @@ def build_model():
 
 def main(argv):
     target = argv[1] if len(argv) > 1 else MODEL
+    os.environ.setdefault("QT_HASH_SEED", "0")  # stable XML attribute order: small diffs
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="tessera-model-"))
     plugins = tempfile.mkdtemp(prefix="tessera-plugins-")

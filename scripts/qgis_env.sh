@@ -6,6 +6,9 @@ mkdir -p "$TESSERA_SANDBOX/plugins" "$TESSERA_SANDBOX/runtime"
 chmod 700 "$TESSERA_SANDBOX/runtime"
 ln -s "$TESSERA_ROOT" "$TESSERA_SANDBOX/plugins/tessera"
 export QT_QPA_PLATFORM=offscreen QGIS_OPTS=
+# QGIS computes a histogram of every input it loads, and GDAL would save it as
+# <input>.aux.xml beside the input: inputs are never written.
+export GDAL_PAM_ENABLED=NO
 export XDG_RUNTIME_DIR="$TESSERA_SANDBOX/runtime" XDG_CONFIG_HOME="$TESSERA_SANDBOX/config"
 export XDG_DATA_HOME="$TESSERA_SANDBOX/data" QGIS_CUSTOM_CONFIG_PATH="$TESSERA_SANDBOX/profile"
 export QGIS_PLUGINPATH="$TESSERA_SANDBOX/plugins"

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import LANDSAT, WORLDVIEW, read_raster, write_raster
+from support import LANDSAT, WORLDVIEW, read_raster, write_raster
 from tessera.engine.bandmath import band_math
 from tessera.engine.errors import (ExpressionError, GridMismatchError, InvalidInputError,
                                    MissingInputError)

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 from affine import Affine
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from tessera.engine.dtypes import cast, check_nodata, default_nodata
 from tessera.engine.errors import InvalidInputError, WorkerError
@@ -13,6 +13,7 @@ from tessera.engine.interpreter import find_python
 from tessera.engine.windows import Grid, Window, plan_windows, trim
 
 
+@settings(deadline=None)
 @given(height=st.integers(1, 300), width=st.integers(1, 300), size=st.integers(1, 600))
 def test_plan_covers_every_pixel_once(height, width, size):
     grid = Grid("EPSG:4326", Affine.identity(), width, height)

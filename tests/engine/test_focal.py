@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from conftest import read_raster, write_raster
+from support import read_raster, write_raster
 from tessera.engine.errors import InvalidInputError
 from tessera.engine.focal import STATISTICS, focal_statistics, pixels_from_map_units
 from tessera.engine.neighbourhoods import Neighbourhood, runs

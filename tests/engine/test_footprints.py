@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import LANDSAT, WORLDVIEW, read_raster, write_raster
+from support import LANDSAT, WORLDVIEW, read_raster, write_raster
 from tessera.engine.errors import InvalidInputError, MissingInputError
 from tessera.engine.executors import Execution
 from tessera.engine.footprints import LAYER, footprint, footprints

@@ -3,7 +3,7 @@
 import ast
 import os
 
-from conftest import ROOT
+from support import ROOT
 
 FORBIDDEN = ("qgis", "PyQt5", "PyQt6", "processing", "sip")
 PLUGIN_SIDE = ("algorithms", "provider", "plugin")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import read_raster, write_raster
+from support import read_raster, write_raster
 from tessera.engine.bandmath import band_math
 from tessera.engine.executors import Execution
 from tessera.engine.focal import STATISTICS, focal_statistics

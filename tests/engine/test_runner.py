@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import WORLDVIEW, read_raster
+from support import WORLDVIEW, read_raster
 from runner_helpers import Dies, FailsAt, Sequence, Slow
 from tessera.engine.errors import Cancelled, WorkerError
 from tessera.engine.executors import Execution

@@ -30,30 +30,9 @@ PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
 # The in-process QGIS must never see a real profile: set before any QgsApplication exists.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["QGIS_CUSTOM_CONFIG_PATH"] = tempfile.mkdtemp(prefix="tessera-qgis-profile-")
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="tessera-runtime-"))  # 0700
 if PROCESSING_PLUGINS not in sys.path:
     sys.path.append(PROCESSING_PLUGINS)
-
-_ROOT_NAMES = ("ROOT", "DATA", "WORLDVIEW", "LANDSAT", "PLUGINS", "write_raster", "read_raster",
-               "crop")
-
-
-def pytest_configure(config):
-    """Hand ``tests/conftest.py`` (already loaded by pytest) to ``qgis_support``.
-
-    pytest imports every conftest under the module name ``conftest``, so this
-    module shadows the shared one in ``sys.modules``; re-exporting the shared
-    names keeps ``from conftest import write_raster`` working in other folders.
-    (A late conftest's ``pytest_configure`` runs as soon as it is registered.)
-    """
-    target = os.path.join(qgis_support.ROOT, "tests", "conftest.py")
-    for plugin in config.pluginmanager.get_plugins():
-        path = getattr(plugin, "__file__", None)
-        if path and os.path.exists(path) and os.path.samefile(path, target):
-            qgis_support.root_conftest = plugin
-            globals().update({name: getattr(plugin, name) for name in _ROOT_NAMES})
-            return
-    raise RuntimeError(f"{target} was not loaded by pytest")
-
 
 # --------------------------------------------------------------------------- in-process QGIS
 
@@ -90,19 +69,22 @@ def tessera_environment(monkeypatch):
     for name in TESSERA_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TESSERA_EXECUTOR", "serial")
+    monkeypatch.setenv("GDAL_PAM_ENABLED", "NO")  # see qgis_process_env
 
 
 @pytest.fixture
-def processing_run(qgis_app):
-    """``run(alg_id, parameters, context=None) -> (results, context)`` via processing.run."""
+def run_algorithm(qgis_app):
+    """``run(alg_id, parameters, context=None) -> (results, context, feedback)``
+    through ``processing.run``, which raises ``QgsProcessingException`` on failure."""
     import processing
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 
-    def run(algorithm: str, parameters: dict, context=None):
+    def run(algorithm_id: str, parameters: dict, context=None):
         context = context or QgsProcessingContext()
-        results = processing.run(algorithm, parameters, context=context,
-                                 feedback=QgsProcessingFeedback())
-        return results, context
+        feedback = QgsProcessingFeedback()
+        context.setFeedback(feedback)
+        results = processing.run(algorithm_id, parameters, context=context, feedback=feedback)
+        return results, context, feedback
 
     return run
 
@@ -124,8 +106,11 @@ def qgis_process_env(tmp_path_factory):
         path = base / folder
         path.mkdir(mode=0o700)
         env[name] = str(path)
+    # GDAL_PAM_ENABLED=NO: QGIS loads every input layer with its default style, and the
+    # histogram that computes is saved by GDAL as <input>.aux.xml beside the input, here
+    # the repository's examples/data (checked: examples/data/*.tif.aux.xml appeared)
     env.update(QT_QPA_PLATFORM="offscreen", QGIS_PLUGINPATH=qgis_support.plugins_folder(),
-               HOME=str(base))
+               HOME=str(base), GDAL_PAM_ENABLED="NO")
     enabled = subprocess.run([QGIS_PROCESS, "plugins", "enable", "tessera"], env=env,
                              capture_output=True, text=True, timeout=120, check=False)
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr

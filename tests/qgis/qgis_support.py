@@ -1,53 +1,30 @@
 """Helpers of the QGIS tests: sample data, raster helpers, qgis_process runner, process scans.
 
-Imported by ``tests/qgis/conftest.py`` and the test modules as ``qgis_support``
-(a unique name: every ``conftest`` module is imported under the same name, so
-``from conftest import ...`` gives whichever conftest pytest loaded last).
+Imported by ``tests/qgis/conftest.py`` and the test modules as ``qgis_support``;
+the data paths and raster helpers come from ``tests/support.py``.
 Nothing here imports QGIS.
-
-The raster helpers delegate to the shared ``tests/conftest.py``; the conftest
-of this folder hands that module over in ``pytest_configure`` (see there).
 """
 
 import os
 import signal
 import subprocess
-import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "examples", "data")
-WORLDVIEW = os.path.join(DATA, "worldview3_2016-09-30.tif")
-LANDSAT = os.path.join(DATA, "landsat_2022-03-13.tif")
+from support import (DATA, LANDSAT, PLUGINS, ROOT, WORLDVIEW, crop,  # noqa: F401 (re-exported)
+                     read_raster, write_raster)
+
 MODEL = os.path.join(ROOT, "models", "bandmath_focal_footprints.model3")
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 TESSERA_VARIABLES = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON")
 
-#: the module ``tests/conftest.py`` (set by this folder's conftest)
-root_conftest = None
-
 Params = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
-
-
-def write_raster(path, array, **options):
-    """``tests/conftest.py``'s write_raster: (bands, rows, cols) array to a GeoTIFF."""
-    return root_conftest.write_raster(path, array, **options)
-
-
-def read_raster(path):
-    """``tests/conftest.py``'s read_raster: (array, profile)."""
-    return root_conftest.read_raster(path)
-
-
-def crop(source, path, window):
-    """``tests/conftest.py``'s crop: copy (row, col, height, width) of ``source``."""
-    return root_conftest.crop(source, path, window)
 
 
 def plugins_folder() -> str:
     """The folder holding the ``tessera`` symlink to the checkout (QGIS_PLUGINPATH)."""
-    return root_conftest.PLUGINS
+    return PLUGINS
 
 
 def listing(folder) -> List[str]:
@@ -95,20 +72,14 @@ class QgisProcess:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def run_all(self, runs: Sequence[Tuple[str, Params, Optional[dict]]],
-                timeout: float = 180) -> List[subprocess.CompletedProcess]:
-        """Start every (alg, params, env_extra) at once; wait for all (saves ~2 s per run)."""
-        started = [(self.arguments(alg, params), self.popen(alg, params, env))
-                   for alg, params, env in runs]
-        deadline = time.monotonic() + timeout
-        finished = []
-        for args, proc in started:
-            try:
-                out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                out, err = proc.communicate()
-            finished.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
-        return finished
+                max_parallel: int = 2, timeout: float = 180) -> List[subprocess.CompletedProcess]:
+        """Run every (alg, params, env_extra), a few at once; results in the same order.
+
+        Most of a qgis_process run is its ~2 s start, so overlapping runs saves time.
+        """
+        with ThreadPoolExecutor(max_parallel) as pool:
+            futures = [pool.submit(self, alg, params, env, timeout) for alg, params, env in runs]
+            return [future.result() for future in futures]
 
 
 def output_of(proc) -> str:
