@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import Cancelled
 from .executors import Execution, check_executor, make_executor
-from .raster_io import (BLOCK_SIZE, Block, OutputSpec, Source, atomic_output,
+from .raster_io import (BLOCK_SIZE, EDGE_NODATA, Block, OutputSpec, Source, atomic_output,
                         close_sources, encode, read_block)
 from .windows import Grid, Window, plan_windows
 
@@ -127,7 +127,7 @@ def run_map(operator: Operator, sources: Sequence[Source], output: OutputSpec, *
 
 
 def run_reduce(make_accumulator: Callable[[], Accumulator], sources: Sequence[Source],
-               grid: Grid, *, halo: int = 0, edge: str = "nodata",
+               grid: Grid, *, halo: int = 0, edge: str = EDGE_NODATA,
                execution: Execution = Execution(), progress: Progress = None,
                cancelled: CancelCheck = None):
     """Reduce ``sources`` over ``grid`` to one value with mergeable accumulators.
