@@ -33,6 +33,7 @@ def main() -> None:
     common.data_dir_argument(parser)
     parser.add_argument("--keep", action="store_true", help="keep the output rasters")
     args = parser.parse_args()
+    print(common.describe_checkout(), flush=True)
 
     common.ensure_tools({"gdal_calc.py": "gdal-bin python3-gdal"})
     source = common.ensure_raster(args.data, "u16x4")

@@ -57,7 +57,8 @@ def run_case(statistic: str, source: str, data: str) -> dict:
     if grass.ok:
         steps = grass.json()
         alone = max((p.peak_mib for p in grass.find("r.neighbors")), default=None)
-        rows.append(common.Row("grass r.neighbors alone", steps["neighbors"], alone))
+        rows.append(common.Row("grass r.neighbors alone", steps["neighbors"], alone,
+                               note="peak RSS: the r.neighbors process"))
         rows.append(common.row(grass, "grass total (start+import+run+export)",
                                f"import {steps['import']:.1f} s, export {steps['export']:.1f} s"))
     else:
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--only", choices=tuple(CASES), help="run one statistic only")
     parser.add_argument("--keep", action="store_true", help="keep the output rasters")
     args = parser.parse_args()
+    print(common.describe_checkout(), flush=True)
 
     common.ensure_tools({"grass": "grass-core"})
     source = common.ensure_raster(args.data, "f32")

@@ -16,6 +16,7 @@ Python bindings); :data:`PYTHON` is the interpreter running this module.
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,8 @@ RASTERS = {
 }
 STRIP_ROWS = 256
 SEED = 20240611
+#: Before each run, wait up to this long for other processes to leave the CPUs idle.
+IDLE_WAIT_S = float(os.environ.get("TESSERA_BENCH_IDLE_WAIT", "300"))
 
 
 # --------------------------------------------------------------------------- import
@@ -72,6 +75,19 @@ def import_tessera():
         sys.path.insert(0, folder)
     import tessera
     return tessera
+
+
+def describe_checkout() -> str:
+    """The engine version benchmarked: commit, and whether engine/ has uncommitted edits."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = " + uncommitted engine edits" if git("status", "--porcelain", "--", "engine") else ""
+    return f"tessera {commit}{dirty}, {os.cpu_count()} CPUs, {PYTHON}"
 
 
 # --------------------------------------------------------------------------- data
@@ -166,7 +182,8 @@ def make_float32(path: str, width: int = 8192, height: int = 8192) -> None:
 
     def strip(index, rows, cols):
         noise = np.random.default_rng([SEED, 2, index])
-        values = 800.0 + 600.0 * _smooth(rows, cols, waves) + noise.normal(0, 4, (rows.size, cols.size))
+        values = 800.0 + 600.0 * _smooth(rows, cols, waves)
+        values += noise.normal(0, 4, values.shape)
         values[_hole_mask(rows, cols, holes)] = -9999.0
         return values.astype(np.float32)[None]
 
@@ -219,8 +236,11 @@ class Run:
 
     ``peak_mib`` is the largest, over polls, sum of the peak RSS (VmHWM) of the
     processes alive at that poll: an upper bound of the tree's concurrent RSS
-    that never misses a spike of a live process. ``largest_mib`` is the largest
-    single process.
+    that never misses a spike of a live process; ``procs`` has each process's
+    own peak. ``cpu`` is the user + system CPU seconds of the whole tree;
+    ``other_cpu`` the CPU seconds the rest of the machine used meanwhile (busy
+    and stolen time less ``cpu`` and this script's polling): when it is not
+    small, timings are disturbed.
     """
 
     label: str
@@ -228,6 +248,8 @@ class Run:
     returncode: int
     wall: float
     peak_mib: float
+    cpu: float = 0.0
+    other_cpu: float = 0.0
     procs: List[Proc] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
@@ -235,10 +257,6 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
-
-    @property
-    def largest_mib(self) -> float:
-        return max((p.peak_mib for p in self.procs), default=0.0)
 
     def json(self) -> dict:
         """The last stdout line parsed as JSON (how helper scripts report details)."""
@@ -319,10 +337,44 @@ class _TreeMonitor(threading.Thread):
             self.done.wait(self.interval)
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy or stolen since boot (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_idle(limit: float = IDLE_WAIT_S, busy_cpus: float = 0.2) -> None:
+    """Wait (up to ``limit`` s) until other processes use under ``busy_cpus`` CPUs."""
+    deadline = time.monotonic() + limit
+    told = False
+    while True:
+        before = _busy_seconds()
+        time.sleep(1.0)
+        load = _busy_seconds() - before
+        if load < busy_cpus or time.monotonic() > deadline:
+            break
+        if not told:
+            print(f"  machine busy ({load:.1f} CPUs used by others): waiting up to "
+                  f"{limit:.0f} s for it to be idle ...", flush=True)
+            told = True
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(label: str, command: Sequence[str], env: Optional[dict] = None,
             cwd: Optional[str] = None) -> Run:
-    """Run ``command`` to completion; wall time and peak memory of its process tree."""
+    """Run ``command`` to completion; wall time, CPU and peak memory of its process tree.
+
+    The tree's CPU comes from ``RUSAGE_CHILDREN`` (every descendant is reaped
+    by its parent, so it is counted), which needs runs to be sequential.
+    """
+    wait_for_idle()
     print(f"[{label}] {' '.join(command)}", flush=True)
+    busy, cpu, own = _busy_seconds(), _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
     start = time.perf_counter()
     proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=cwd)
@@ -330,12 +382,16 @@ def measure(label: str, command: Sequence[str], env: Optional[dict] = None,
     monitor.start()
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - start
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
+    own = _cpu(resource.RUSAGE_SELF) - own  # this script, polling /proc
+    other = max(0.0, _busy_seconds() - busy - cpu - own)
     monitor.done.set()
     monitor.join()
-    run = Run(label, list(command), proc.returncode, wall, monitor.peak_mib,
+    run = Run(label, list(command), proc.returncode, wall, monitor.peak_mib, cpu, other,
               sorted(monitor.procs.values(), key=lambda p: p.pid), stdout, stderr)
     status = "ok" if run.ok else f"FAILED (exit {run.returncode})"
-    print(f"[{label}] {status}: {wall:.2f} s, peak RSS {run.peak_mib:.0f} MiB", flush=True)
+    print(f"[{label}] {status}: {wall:.2f} s, CPU {cpu:.1f} s, peak RSS {run.peak_mib:.0f} MiB, "
+          f"other processes' CPU {other:.1f} s", flush=True)
     if not run.ok:
         print(f"[{label}] stderr:\n{stderr.strip()[-4000:]}", flush=True)
     return run
@@ -355,27 +411,34 @@ class Row:
     tool: str
     wall: Optional[float]
     peak_mib: Optional[float]
+    cpu: Optional[float] = None
     note: str = ""
 
 
 def row(run: Run, tool: Optional[str] = None, note: str = "") -> Row:
+    """The table row of ``run``; notes a failure, and other processes' load when large."""
     if not run.ok:
-        return Row(tool or run.label, None, None, f"FAILED (exit {run.returncode})")
-    return Row(tool or run.label, run.wall, run.peak_mib, note)
+        return Row(tool or run.label, None, None, None, f"FAILED (exit {run.returncode})")
+    if run.other_cpu > 0.1 * run.wall:
+        note = "; ".join(filter(None, [note, f"BUSY MACHINE: others used {run.other_cpu:.0f} "
+                                             f"CPU s meanwhile"]))
+    return Row(tool or run.label, run.wall, run.peak_mib, run.cpu, note)
+
+
+def _cell(value: Optional[float], width: int, digits: int) -> str:
+    return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
 
 def print_table(title: str, rows: Sequence[Row], reference: Optional[float]) -> None:
-    """Print tool, wall s, ratio to ``reference`` (ours, processes x2) and peak RSS."""
+    """Print tool, wall s, ratio to ``reference`` (ours, processes x2), peak RSS and CPU s."""
     print(f"\n{title}")
-    header = f"{'tool':<40} {'wall s':>8} {'x ours':>7} {'peak RSS MiB':>13}  note"
+    header = f"{'tool':<38} {'wall s':>8} {'x ours':>7} {'peak RSS MiB':>13} {'CPU s':>7}  note"
     print(header)
     print("-" * len(header))
     for r in rows:
-        wall = f"{r.wall:8.2f}" if r.wall is not None else f"{'-':>8}"
-        ratio = (f"{r.wall / reference:7.2f}" if r.wall is not None and reference
-                 else f"{'-':>7}")
-        peak = f"{r.peak_mib:13.0f}" if r.peak_mib is not None else f"{'-':>13}"
-        print(f"{r.tool:<40} {wall} {ratio} {peak}  {r.note}".rstrip())
+        ratio = r.wall / reference if r.wall is not None and reference else None
+        print(f"{r.tool:<38} {_cell(r.wall, 8, 2)} {_cell(ratio, 7, 2)} "
+              f"{_cell(r.peak_mib, 13, 0)} {_cell(r.cpu, 7, 1)}  {r.note}".rstrip())
     print(flush=True)
 
 

@@ -2,7 +2,9 @@
 
 Usage (the focal benchmark does this)::
 
-    grass --tmp-location IN.tif --exec /usr/bin/python3 bench/grass_focal.py IN OUT average|median SIZE
+    grass --tmp-location IN.tif --exec /usr/bin/python3 bench/grass_focal.py IN OUT METHOD SIZE
+
+with METHOD ``average`` or ``median``.
 
 Links the input with ``r.external`` (nodata becomes null), sets the region
 to it, runs ``r.neighbors method=... size=...`` (nulls skipped, outside the

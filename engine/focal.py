@@ -54,7 +54,7 @@ class _Focal:
         self.valid = valid
         self.float32_exact = values.dtype == np.float32 or (
             values.dtype.kind in "ui" and values.dtype.itemsize <= 2)
-        self.values = np.where(valid, values, 0.0)
+        self.values = np.where(valid, values.astype(np.float64), 0.0)
         self.footprint = footprint
         self.e = footprint.shape[0] // 2
         self.shape = (valid.shape[0] - 2 * self.e, valid.shape[1] - 2 * self.e)

@@ -72,6 +72,19 @@ def test_equals_scipy_generic_filter(tmp_path, small, neighbourhood, statistic, 
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9, equal_nan=True)
 
 
+@pytest.mark.parametrize("statistic", ["mean", "sum", "std"])
+def test_float32_input_is_summed_in_float64(tmp_path, statistic):
+    rng = np.random.default_rng(11)
+    array = rng.normal(1000, 50, (30, 40)).astype(np.float32)
+    path = write_raster(tmp_path / "a.tif", array)
+    got = read_raster(focal_statistics(str(path), str(tmp_path / "o.tif"), statistic=statistic,
+                                       neighbourhood=Neighbourhood("square", 3),
+                                       dtype="float64"))[0][0]
+    expected = reference(array.astype(np.float64), np.ones(array.shape, bool),
+                         np.ones((7, 7), bool), REFERENCE[statistic], "valid")
+    np.testing.assert_allclose(got, expected, rtol=1e-11)
+
+
 def test_known_answer_mean_of_one_to_nine(tmp_path):
     path = write_raster(tmp_path / "a.tif", np.arange(1, 10, dtype=np.uint8).reshape(3, 3))
     got = read_raster(focal_statistics(str(path), str(tmp_path / "o.tif")))[0][0]
