@@ -21,7 +21,7 @@ EXPRESSION = "(b4 - b3) / (b4 + b3)"
 
 
 def gdal_calc_command(source: str, output: str):
-    creation = [arg for key, value in common.GTIFF_CREATION.items()
+    creation = [arg for key, value in common.gtiff_creation().items()
                 for arg in ("--co", f"{key}={value}")]
     return ["gdal_calc.py", "--quiet", "-A", source, "--A_band=4", "-B", source, "--B_band=3",
             "--calc=(A.astype(float)-B)/(A.astype(float)+B)", "--type=Float32",

@@ -34,13 +34,7 @@ DEFAULT_DATA = os.path.join(tempfile.gettempdir(), "tessera-bench")
 PYTHON = sys.executable
 MIB = 2 ** 20
 
-#: Creation options matching the engine's outputs (engine/raster_io.py GTIFF_OPTIONS).
-GTIFF_CREATION = {"TILED": "YES", "BLOCKXSIZE": "256", "BLOCKYSIZE": "256",
-                  "COMPRESS": "DEFLATE", "ZLEVEL": "1", "BIGTIFF": "IF_SAFER",
-                  "NUM_THREADS": "ALL_CPUS"}
-GTIFF_PROFILE = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
-                 "compress": "deflate", "zlevel": 1, "bigtiff": "if_safer",
-                 "num_threads": "all_cpus"}
+
 
 #: The test rasters: file name -> (width, height, bands, dtype, nodata).
 RASTERS = {
@@ -75,6 +69,21 @@ def import_tessera():
         sys.path.insert(0, folder)
     import tessera
     return tessera
+
+
+def gtiff_profile() -> dict:
+    """The engine's own output creation options (rasterio form): every tool pays the
+    same encoding cost."""
+    import_tessera()
+    from tessera.engine.raster_io import creation_options
+
+    return creation_options()
+
+
+def gtiff_creation() -> Dict[str, str]:
+    """:func:`gtiff_profile` as GDAL ``-co`` options."""
+    return {key.upper(): ("YES" if value is True else str(value).upper())
+            for key, value in gtiff_profile().items() if key != "driver"}
 
 
 def describe_checkout() -> str:
@@ -140,7 +149,7 @@ def _write_strips(path: str, width: int, height: int, count: int, dtype: str,
     import rasterio
     from rasterio.transform import from_origin
 
-    profile = dict(GTIFF_PROFILE, width=width, height=height, count=count, dtype=dtype,
+    profile = dict(gtiff_profile(), width=width, height=height, count=count, dtype=dtype,
                    nodata=nodata, crs="EPSG:32633",
                    transform=from_origin(500000.0, 5500000.0, 10.0, 10.0))
     temp = path + ".partial"

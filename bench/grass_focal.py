@@ -23,7 +23,7 @@ import common
 
 def main() -> None:
     source, output, method, size = sys.argv[1:5]
-    creation = ",".join(f"{key}={value}" for key, value in common.GTIFF_CREATION.items())
+    creation = ",".join(f"{key}={value}" for key, value in common.gtiff_creation().items())
     steps = [
         ("import", ["r.external", f"input={source}", "band=1", "output=src", "--overwrite"]),
         ("region", ["g.region", "raster=src"]),

@@ -27,7 +27,7 @@ def main() -> None:
     start = time.perf_counter()
     with rasterio.open(source) as ds:
         data = ds.read(1)
-        profile = dict(common.GTIFF_PROFILE, width=ds.width, height=ds.height, count=1,
+        profile = dict(common.gtiff_profile(), width=ds.width, height=ds.height, count=1,
                        dtype="float32", crs=ds.crs, transform=ds.transform, nodata=ds.nodata)
     times["read"] = time.perf_counter() - start
     start = time.perf_counter()

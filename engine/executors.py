@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
 from .errors import InvalidInputError, WorkerError
 from .interpreter import find_python
+from .raster_io import DEFAULT_COMPRESSION
 
 #: GDAL block cache per worker process (MB): workers read each window once.
 WORKER_GDAL_CACHE_MB = 64
@@ -25,12 +26,14 @@ WORKER_GDAL_CACHE_MB = 64
 
 @dataclass(frozen=True)
 class Execution:
-    """How a run is executed: backend, worker count, window size, worker Python."""
+    """How a run is executed: backend, worker count, window size, worker Python,
+    and the compression of the rasters it writes (see ``raster_io.COMPRESSIONS``)."""
 
     executor: str = "serial"
     workers: Optional[int] = None
     window_size: int = 512
     python: Optional[str] = None
+    compression: str = DEFAULT_COMPRESSION
 
     @property
     def worker_count(self) -> int:

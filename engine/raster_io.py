@@ -14,6 +14,7 @@ rasterio is imported where it is used, so the QGIS provider can list the
 algorithms (and explain what to install) on a Python that lacks it.
 """
 
+import functools
 import math
 import os
 import threading
@@ -33,18 +34,26 @@ from .windows import Grid, Window
 EDGE_NODATA = "nodata"
 EDGE_POLICIES = (EDGE_NODATA,)
 
-#: Creation options of every GeoTIFF the engine writes.
+#: Creation options of every GeoTIFF the engine writes, compression aside.
 GTIFF_OPTIONS = {
     "driver": "GTiff",
     "tiled": True,
     "blockxsize": 256,
     "blockysize": 256,
-    "compress": "deflate",
-    "zlevel": 1,
     "bigtiff": "if_safer",
     "num_threads": "all_cpus",
 }
 BLOCK_SIZE = GTIFF_OPTIONS["blockxsize"]
+#: Output compressions, fastest first. ZSTD level 1 writes about five times
+#: faster than DEFLATE level 1 for the same size; DEFLATE is the choice for
+#: software whose GDAL lacks ZSTD (GDAL < 2.3 or built without libzstd).
+COMPRESSIONS = {
+    "zstd": {"compress": "zstd", "zstd_level": 1},
+    "deflate": {"compress": "deflate", "zlevel": 1},
+    "lzw": {"compress": "lzw"},
+    "none": {"compress": "none"},
+}
+DEFAULT_COMPRESSION = "zstd"
 #: GDAL block cache while writing (MB): windows are written as whole tiles, so
 #: a small cache suffices, and GDAL's default (5% of RAM) would let dirty tiles
 #: of a big output pile up in the writer.
@@ -178,8 +187,39 @@ def _validity(ds, source: Source, bands, window: Window, values: np.ndarray) -> 
     return valid
 
 
+def creation_options(compression: str = DEFAULT_COMPRESSION) -> dict:
+    """rasterio creation options of an output with ``compression`` (see :data:`COMPRESSIONS`).
+
+    ZSTD falls back to DEFLATE where this GDAL cannot write it.
+    """
+    if compression not in COMPRESSIONS:
+        raise InvalidInputError(
+            f"compression '{compression}' is unknown: choose one of {', '.join(COMPRESSIONS)}")
+    if compression == "zstd" and not _gdal_writes_zstd():
+        compression = "deflate"
+    return dict(GTIFF_OPTIONS, **COMPRESSIONS[compression])
+
+
+@functools.lru_cache(maxsize=None)
+def _gdal_writes_zstd() -> bool:
+    """True when this GDAL writes ZSTD GeoTIFFs (probed once, in memory)."""
+    import rasterio
+    import rasterio.shutil
+    from rasterio.transform import from_origin
+
+    probe = "/vsimem/tessera-zstd-probe.tif"
+    with rasterio.open(probe, "w", driver="GTiff", width=1, height=1, count=1, dtype="uint8",
+                       transform=from_origin(0, 1, 1, 1), compress="zstd") as ds:
+        ds.write(np.zeros((1, 1, 1), np.uint8))
+    with rasterio.open(probe) as ds:
+        written = ds.compression is not None and ds.compression.name.lower() == "zstd"
+    rasterio.shutil.delete(probe)
+    return written
+
+
 @contextmanager
-def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
+def atomic_output(spec: OutputSpec,
+                  compression: str = DEFAULT_COMPRESSION) -> Iterator["OutputWriter"]:
     """Create ``spec.path`` atomically; yields a writer for windows.
 
     The raster is written to a hidden temporary file in the same folder and
@@ -193,7 +233,7 @@ def atomic_output(spec: OutputSpec) -> Iterator["OutputWriter"]:
         raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
     stem = os.path.basename(spec.path)
     temp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.partial.tif")
-    profile = dict(GTIFF_OPTIONS, width=spec.grid.width, height=spec.grid.height,
+    profile = dict(creation_options(compression), width=spec.grid.width, height=spec.grid.height,
                    count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
                    transform=spec.grid.transform, nodata=spec.nodata)
     try:

@@ -120,7 +120,7 @@ def run_map(operator: Operator, sources: Sequence[Source], output: OutputSpec, *
     """
     windows = _windows(output.grid, execution)
     tasks = [(operator, tuple(sources), window, output) for window in windows]
-    with atomic_output(output) as writer:
+    with atomic_output(output, execution.compression) as writer:
         for index, array in _drive(_map_window, tasks, execution, progress, cancelled):
             writer.write(windows[index], array)
     return output.path

@@ -10,10 +10,12 @@ from processing.core.ProcessingConfig import ProcessingConfig, Setting
 
 from ..engine.errors import InvalidInputError
 from ..engine.executors import EXECUTORS, Execution
+from ..engine.raster_io import COMPRESSIONS, DEFAULT_COMPRESSION
 
 GROUP = "Tessera"
-EXECUTOR, WORKERS, WINDOW, PYTHON = ("TESSERA_EXECUTOR", "TESSERA_WORKERS",
-                                     "TESSERA_WINDOW", "TESSERA_PYTHON")
+EXECUTOR, WORKERS, WINDOW, PYTHON, COMPRESSION = (
+    "TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON",
+    "TESSERA_COMPRESSION")
 DEFAULT_WINDOW = 512
 
 
@@ -28,6 +30,9 @@ def _settings():
                                "square)", DEFAULT_WINDOW, valuetype=Setting.INT),
         Setting(GROUP, PYTHON, "Python interpreter for worker processes (empty = found "
                                "automatically)", "", valuetype=Setting.FILE),
+        Setting(GROUP, COMPRESSION, "Compression of output rasters (zstd is fastest; deflate "
+                                    "suits software whose GDAL lacks zstd)",
+                DEFAULT_COMPRESSION, valuetype=Setting.SELECTION, options=list(COMPRESSIONS)),
     )
 
 
@@ -68,5 +73,6 @@ def execution() -> Execution:
     workers = _integer(WORKERS, _value(WORKERS) or 0, 0)
     window = _integer(WINDOW, _value(WINDOW) or DEFAULT_WINDOW, 1)
     python = _value(PYTHON) or None
+    compression = str(_value(COMPRESSION) or DEFAULT_COMPRESSION)
     return Execution(executor=executor, workers=workers or None, window_size=window,
-                     python=python)
+                     python=python, compression=compression)

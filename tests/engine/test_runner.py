@@ -9,7 +9,7 @@ import rasterio
 
 from support import WORLDVIEW, read_raster
 from runner_helpers import Dies, FailsAt, Sequence, Slow
-from tessera.engine.errors import Cancelled, WorkerError
+from tessera.engine.errors import Cancelled, InvalidInputError, WorkerError
 from tessera.engine.executors import Execution
 from tessera.engine.raster_io import OutputSpec, Source, describe
 from tessera.engine.runner import run_map, run_reduce
@@ -60,6 +60,13 @@ def test_a_dying_worker_is_reported_not_hung(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_unknown_compression_is_refused(tmp_path):
+    with pytest.raises(InvalidInputError, match="compression 'jpeg2000' is unknown: choose one of"):
+        run_map(Slow(0), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                execution=Execution(compression="jpeg2000"))
+    assert leftovers(tmp_path) == []
+
+
 def test_a_wrong_worker_python_is_reported(tmp_path):
     with pytest.raises(WorkerError, match="'/bin/false' does not run or is not Python"):
         run_map(Slow(0), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
@@ -67,13 +74,15 @@ def test_a_wrong_worker_python_is_reported(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_map_output_is_complete_tiled_and_compressed(tmp_path):
+@pytest.mark.parametrize("compression", ["zstd", "deflate", "lzw"])
+def test_map_output_is_complete_tiled_and_compressed(tmp_path, compression):
     progress = []
     out = run_map(Slow(0), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
-                  execution=Execution("processes", 2, 100), progress=progress.append)
+                  execution=Execution("processes", 2, 100, compression=compression),
+                  progress=progress.append)
     np.testing.assert_array_equal(read_raster(out)[0][0], read_raster(WORLDVIEW)[0][0])
     with rasterio.open(out) as ds:
-        assert ds.profile["tiled"] and ds.compression.name.lower() == "deflate"
+        assert ds.profile["tiled"] and ds.compression.name.lower() == compression
         assert ds.nodata == -9999
     assert progress == sorted(progress) and progress[-1] == 100.0
     assert len(progress) == len(list(plan_windows(GRID, 100)))

@@ -17,7 +17,8 @@ from support import (DATA, LANDSAT, PLUGINS, ROOT, WORLDVIEW, crop,  # noqa: F40
 MODEL = os.path.join(ROOT, "models", "bandmath_focal_footprints.model3")
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
-TESSERA_VARIABLES = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON")
+TESSERA_VARIABLES = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON",
+                     "TESSERA_COMPRESSION")
 
 Params = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
 

@@ -13,7 +13,8 @@ pytest.importorskip("qgis.core")
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from qgis_support import ROOT, WORLDVIEW, listing, read_raster, write_raster  # noqa: E402
+from qgis_support import (ROOT, TESSERA_VARIABLES, WORLDVIEW, listing, read_raster,  # noqa: E402
+                          write_raster)
 
 ALGORITHMS = {  # id -> (group id, group name, icon file)
     "tessera:bandmath": ("analysis", "Analysis", "analysis.svg"),
@@ -89,12 +90,14 @@ def stored_options(qgis_app):
     """Set the provider's options for a test and restore the defaults afterwards."""
     from processing.core.ProcessingConfig import ProcessingConfig
 
-    names = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON")
+    names = TESSERA_VARIABLES
     saved = {name: ProcessingConfig.settings[name].value for name in names}
 
-    def store(executor_index=None, **values):
+    def store(executor_index=None, compression_index=None, **values):
         if executor_index is not None:
             ProcessingConfig.setSettingValue("TESSERA_EXECUTOR", executor_index)
+        if compression_index is not None:
+            ProcessingConfig.setSettingValue("TESSERA_COMPRESSION", compression_index)
         for name, value in values.items():
             ProcessingConfig.setSettingValue(f"TESSERA_{name.upper()}", value)
 
@@ -107,25 +110,29 @@ def stored_options(qgis_app):
 def test_options_are_registered_under_tessera(qgis_app):
     from processing.core.ProcessingConfig import ProcessingConfig
 
-    for name in ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON"):
+    for name in TESSERA_VARIABLES:
         assert ProcessingConfig.settings[name].group == "Tessera"
     assert ProcessingConfig.settings["TESSERA_EXECUTOR"].options == ["serial", "processes"]
+    assert ProcessingConfig.settings["TESSERA_COMPRESSION"].options == [
+        "zstd", "deflate", "lzw", "none"]
 
 
 def test_environment_wins_over_stored_options(qgis_app, stored_options, monkeypatch):
     from tessera.engine.executors import Execution
     from tessera.provider import settings
 
-    stored_options(executor_index=0, workers=3, window=300, python=sys.executable)
-    for name in ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON"):
+    stored_options(executor_index=0, compression_index=1, workers=3, window=300,
+                   python=sys.executable)
+    for name in TESSERA_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert settings.execution() == Execution("serial", 3, 300, sys.executable)
+    assert settings.execution() == Execution("serial", 3, 300, sys.executable, "deflate")
 
     monkeypatch.setenv("TESSERA_EXECUTOR", "processes")
     monkeypatch.setenv("TESSERA_WORKERS", "2")
     monkeypatch.setenv("TESSERA_WINDOW", "64")
     monkeypatch.setenv("TESSERA_PYTHON", "/usr/bin/python3")
-    assert settings.execution() == Execution("processes", 2, 64, "/usr/bin/python3")
+    monkeypatch.setenv("TESSERA_COMPRESSION", "lzw")
+    assert settings.execution() == Execution("processes", 2, 64, "/usr/bin/python3", "lzw")
 
     monkeypatch.setenv("TESSERA_WINDOW", "")  # empty means unset: the stored option again
     assert settings.execution().window_size == 300

@@ -203,13 +203,13 @@ def test_focal_max_equals_scipy_with_both_executors(runs):
 def test_executors_write_identical_bytes_without_dead_space(runs, tmp_path, algorithm):
     """Integer outputs of serial and processes runs (same window) are the same file, and
     a window-64 output is no larger than the same pixels written in one go."""
-    from tessera.engine.raster_io import GTIFF_OPTIONS
+    from tessera.engine.raster_io import creation_options
 
     serial = _succeeded(runs, f"{algorithm}-serial")
     parallel = _succeeded(runs, f"{algorithm}-processes")
     array, profile = read_raster(serial)
     at_once = str(tmp_path / "at_once.tif")
-    options = dict(profile, **GTIFF_OPTIONS)
+    options = dict(profile, **creation_options())
     with rasterio.open(serial) as ds:
         descriptions = ds.descriptions
     with rasterio.open(at_once, "w", **options) as ds:
