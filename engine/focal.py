@@ -17,7 +17,7 @@ How each statistic is computed, and why it does not depend on tiling:
   sorted. The median of an even count is the mean of the two middle values;
   mode ties go to the smallest value. Median on fully valid neighbourhoods
   with an odd cell count takes a fast path: opencv's median blur for 3 x 3
-  and 5 x 5 squares on data float32 holds exactly, scipy's rank filter
+  and 5 x 5 squares on data that float32 holds exactly, scipy's rank filter
   otherwise.
 
 The focal cell itself may be nodata: with target ``valid`` it stays nodata,
@@ -29,7 +29,6 @@ algorithm (and explain what to install) on a Python that lacks them.
 """
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -90,13 +89,16 @@ class _Focal:
         kernel = self.footprint.astype(np.uint8)
         return trim(operation(filled, kernel, borderType=cv2.BORDER_REPLICATE), self.e)
 
+    @functools.cached_property
+    def with_nan(self) -> np.ndarray:
+        return np.where(self.valid, self.values, np.nan)
+
     def neighbours(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Sorted neighbourhood values (M, K) of inner pixels (rows, cols); nodata as NaN last."""
-        filled = np.where(self.valid, self.values, np.nan)
         offsets = np.argwhere(self.footprint)
         stack = np.empty((rows.size, len(offsets)))
         for k, (dy, dx) in enumerate(offsets):
-            stack[:, k] = filled[rows + dy, cols + dx]
+            stack[:, k] = self.with_nan[rows + dy, cols + dx]
         stack.sort(axis=1)
         return stack
 

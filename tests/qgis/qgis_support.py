@@ -11,8 +11,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from support import (DATA, LANDSAT, PLUGINS, ROOT, WORLDVIEW, crop,  # noqa: F401 (re-exported)
-                     read_raster, write_raster)
+from support import PLUGINS, ROOT
 
 MODEL = os.path.join(ROOT, "models", "bandmath_focal_footprints.model3")
 

@@ -13,7 +13,8 @@ import geopandas  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from qgis_support import MODEL, ROOT, WORLDVIEW, listing, output_of, read_raster  # noqa: E402
+from qgis_support import MODEL, listing, output_of  # noqa: E402
+from support import ROOT, WORLDVIEW, read_raster  # noqa: E402
 
 EXPRESSION = "(b7 - b5) / (b7 + b5); (b3 - b7) / (b3 + b7)"  # NDVI and NDWI: two bands
 OUTPUTS = ("bandmath:index", "focal:smoothed", "footprints:footprints")

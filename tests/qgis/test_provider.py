@@ -13,8 +13,8 @@ pytest.importorskip("qgis.core")
 import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from qgis_support import (ROOT, TESSERA_VARIABLES, WORLDVIEW, listing, read_raster,  # noqa: E402
-                          write_raster)
+from qgis_support import TESSERA_VARIABLES, listing  # noqa: E402
+from support import ROOT, WORLDVIEW, read_raster, write_raster  # noqa: E402
 
 ALGORITHMS = {  # id -> (group id, group name, icon file)
     "tessera:bandmath": ("analysis", "Analysis", "analysis.svg"),

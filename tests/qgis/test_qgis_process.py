@@ -19,8 +19,9 @@ import numpy as np  # noqa: E402
 import rasterio  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
-from qgis_support import (LANDSAT, WORLDVIEW, alive, crop, interrupt, listing,  # noqa: E402
-                          multiprocessing_children, output_of, read_raster, write_raster)
+from qgis_support import (alive, interrupt, listing, multiprocessing_children,  # noqa: E402
+                          output_of)
+from support import LANDSAT, WORLDVIEW, crop, read_raster, write_raster  # noqa: E402
 
 SERIAL = {"TESSERA_EXECUTOR": "serial", "TESSERA_WINDOW": "64"}
 PROCESSES = {"TESSERA_EXECUTOR": "processes", "TESSERA_WORKERS": "2", "TESSERA_WINDOW": "64"}
