@@ -47,7 +47,7 @@ class BandMath(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.DATA_TYPE, self.tr("Output data type"), options=list(DTYPES),
             defaultValue=DTYPES.index("float32")))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.NODATA, self.tr("Output nodata (default: NaN for floats, type extreme for "
                                  "integers)"), type=DOUBLE, optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(

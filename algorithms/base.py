@@ -16,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..engine.errors import EngineError
 from ..provider import dependencies, settings
+from .compat import ADVANCED
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic"}
@@ -79,6 +80,11 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         and the batch dialog call.)
         """
         raise QgsProcessingException(f"{self.name()} defines no run()")
+
+    def add_advanced(self, parameter) -> None:
+        """Add ``parameter`` under the dialog's collapsed "Advanced parameters"."""
+        parameter.setFlags(parameter.flags() | ADVANCED)
+        self.addParameter(parameter)
 
     def engine_options(self, feedback) -> dict:
         """Execution settings and the progress/cancel bridge for an engine call."""

@@ -3,7 +3,8 @@
 Each name resolves to the new home when it exists, else to the 3.22 one.
 """
 
-from qgis.core import Qgis, QgsProcessing, QgsProcessingParameterNumber, QgsRasterBandStats
+from qgis.core import (Qgis, QgsProcessing, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterNumber, QgsRasterBandStats)
 
 
 def _enum(new_scope: str, new_name: str, old_owner, old_name: str):
@@ -15,5 +16,7 @@ def _enum(new_scope: str, new_name: str, old_owner, old_name: str):
 
 RASTER = _enum("ProcessingSourceType", "Raster", QgsProcessing, "TypeRaster")
 DOUBLE = _enum("ProcessingNumberParameterType", "Double", QgsProcessingParameterNumber, "Double")
+ADVANCED = _enum("ProcessingParameterFlag", "Advanced", QgsProcessingParameterDefinition,
+                 "FlagAdvanced")
 STAT_MIN = _enum("RasterBandStatistic", "Min", QgsRasterBandStats, "Min")
 STAT_MAX = _enum("RasterBandStatistic", "Max", QgsRasterBandStats, "Max")

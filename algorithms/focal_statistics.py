@@ -58,13 +58,13 @@ class FocalStatistics(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.RADIUS, self.tr("Radius (from the centre cell to the edge)"), type=DOUBLE,
             defaultValue=1.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.INNER, self.tr("Inner radius (annulus)"), type=DOUBLE, defaultValue=0.0,
             minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.START, self.tr("Start angle, degrees counter-clockwise from east (wedge)"),
             type=DOUBLE, defaultValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.END, self.tr("End angle, degrees counter-clockwise from east (wedge)"),
             type=DOUBLE, defaultValue=90.0))
         self.addParameter(QgsProcessingParameterEnum(
@@ -73,9 +73,9 @@ class FocalStatistics(TesseraAlgorithm):
             self.TARGET, self.tr("Compute at"),
             options=[self.tr("valid cells only"), self.tr("all cells (fill nodata holes)")],
             defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
+        self.add_advanced(QgsProcessingParameterEnum(
             self.DATA_TYPE, self.tr("Output data type"), options=list(TYPES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.add_advanced(QgsProcessingParameterNumber(
             self.NODATA, self.tr("Output nodata (default: the input's, or NaN / type extreme)"),
             type=DOUBLE, optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(

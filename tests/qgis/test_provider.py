@@ -522,3 +522,14 @@ def test_algorithm_run_api_returns_results_and_ok(qgis_app, tmp_path):
     results, ok = alg.run({"INPUTS": [WORLDVIEW], "EXPRESSION": NDVI, "OUTPUT": out},
                           QgsProcessingContext(), QgsProcessingFeedback())
     assert ok and results["OUTPUT"] == out
+
+
+def test_rarely_used_parameters_are_advanced(qgis_app):
+    from tessera.algorithms.compat import ADVANCED
+
+    focal = registry().algorithmById("tessera:focalstatistics")
+    advanced = {d.name() for d in focal.parameterDefinitions() if d.flags() & ADVANCED}
+    assert advanced == {"INNER_RADIUS", "START_ANGLE", "END_ANGLE", "DATA_TYPE", "NODATA"}
+    bandmath = registry().algorithmById("tessera:bandmath")
+    assert {d.name() for d in bandmath.parameterDefinitions() if d.flags() & ADVANCED} == {
+        "NODATA"}
