@@ -63,9 +63,7 @@ def main() -> None:
                       f"{common.max_abs_diff(ours, other, both):.3g}; "
                       f"valid-mask mismatches: {(ours_valid != other_valid).sum()}")
     if not args.keep:
-        for path in out.values():
-            if os.path.exists(path):
-                os.remove(path)
+        common.remove_outputs(out.values())
 
 
 if __name__ == "__main__":

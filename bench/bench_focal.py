@@ -108,9 +108,7 @@ def main() -> None:
     for statistic in [args.only] if args.only else CASES:
         out = run_case(statistic, source, args.data)
         if not args.keep:
-            for path in out.values():
-                if os.path.exists(path):
-                    os.remove(path)
+            common.remove_outputs(out.values())
 
 
 if __name__ == "__main__":

@@ -64,8 +64,8 @@ def main() -> None:
         print(f"{'peak concurrent (tree, polled)':<44} {'':>7} {run.peak_mib:13.0f}")
         verdict = "PASS" if run.ok and run.peak_mib < TARGET_MIB else "FAIL"
         print(f"\ntarget: under {TARGET_MIB} MiB in total -> {verdict}")
-    if not args.keep and os.path.exists(output):
-        os.remove(output)
+    if not args.keep:
+        common.remove_outputs([output])
 
 
 if __name__ == "__main__":

@@ -472,3 +472,10 @@ def max_abs_diff(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
 def data_dir_argument(parser) -> None:
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"folder of test rasters and outputs (default {DEFAULT_DATA})")
+
+
+def remove_outputs(paths) -> None:
+    """Delete the benchmark outputs that exist (the inputs are kept for the next run)."""
+    for path in paths:
+        if os.path.exists(path):
+            os.remove(path)
