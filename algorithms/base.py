@@ -24,7 +24,7 @@ HELP_URL = "https://github.com/tessera-gis/tessera#algorithms"
 
 
 class TesseraAlgorithm(QgsProcessingAlgorithm):
-    """Base of all Tessera algorithms: subclasses define parameters and :meth:`run`."""
+    """Base of all Tessera algorithms: subclasses define parameters and :meth:`run_engine`."""
 
     group_id = "analysis"
 
@@ -79,7 +79,7 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         (Not ``run``: that name is QGIS's own entry point, which ``processing.run``
         and the batch dialog call.)
         """
-        raise QgsProcessingException(f"{self.name()} defines no run()")
+        raise QgsProcessingException(f"{self.name()} defines no run_engine()")
 
     def add_advanced(self, parameter) -> None:
         """Add ``parameter`` under the dialog's collapsed "Advanced parameters"."""

@@ -7,12 +7,10 @@ from qgis.core import (QgsProcessingParameterBand, QgsProcessingParameterEnum,
 from ..engine import focal
 from ..engine.dtypes import DTYPES
 from ..engine.neighbourhoods import SHAPES, Neighbourhood
-from ..engine.raster_io import describe
 from .base import TesseraAlgorithm
 from .compat import DOUBLE
 from .styles import pseudocolor
 
-UNITS = ("pixels", "map units")
 TYPES = ("auto",) + DTYPES
 
 
@@ -68,7 +66,7 @@ class FocalStatistics(TesseraAlgorithm):
             self.END, self.tr("End angle, degrees counter-clockwise from east (wedge)"),
             type=DOUBLE, defaultValue=90.0))
         self.addParameter(QgsProcessingParameterEnum(
-            self.UNIT, self.tr("Radius units"), options=list(UNITS), defaultValue=0))
+            self.UNIT, self.tr("Radius units"), options=list(focal.UNITS), defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             self.TARGET, self.tr("Compute at"),
             options=[self.tr("valid cells only"), self.tr("all cells (fill nodata holes)")],
@@ -83,14 +81,10 @@ class FocalStatistics(TesseraAlgorithm):
 
     def run_engine(self, parameters, context, feedback):
         raster = self.raster_paths(parameters, self.INPUT, context)[0]
-        radius = self.parameterAsDouble(parameters, self.RADIUS, context)
-        inner = self.parameterAsDouble(parameters, self.INNER, context)
-        if UNITS[self.parameterAsEnum(parameters, self.UNIT, context)] == "map units":
-            grid = describe(raster).grid
-            radius = focal.pixels_from_map_units(radius, grid)
-            inner = focal.pixels_from_map_units(inner, grid)
         neighbourhood = Neighbourhood(
-            SHAPES[self.parameterAsEnum(parameters, self.SHAPE, context)], radius, inner,
+            SHAPES[self.parameterAsEnum(parameters, self.SHAPE, context)],
+            self.parameterAsDouble(parameters, self.RADIUS, context),
+            self.parameterAsDouble(parameters, self.INNER, context),
             self.parameterAsDouble(parameters, self.START, context),
             self.parameterAsDouble(parameters, self.END, context))
         data_type = TYPES[self.parameterAsEnum(parameters, self.DATA_TYPE, context)]
@@ -101,6 +95,7 @@ class FocalStatistics(TesseraAlgorithm):
             statistic=list(focal.STATISTICS)[self.parameterAsEnum(parameters, self.STATISTIC,
                                                                   context)],
             neighbourhood=neighbourhood,
+            units=focal.UNITS[self.parameterAsEnum(parameters, self.UNIT, context)],
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
             target=focal.TARGETS[self.parameterAsEnum(parameters, self.TARGET, context)],
             dtype=None if data_type == "auto" else data_type,

@@ -28,6 +28,7 @@ opencv and scipy are imported where used, so the QGIS provider can list this
 algorithm (and explain what to install) on a Python that lacks them.
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import List, Optional
@@ -43,6 +44,7 @@ from .runner import CancelCheck, Progress, run_map
 from .windows import Grid, Window, trim
 
 TARGETS = ("valid", "all")
+UNITS = ("pixels", "map units")
 _STACK_BYTES = 32 * 2 ** 20
 
 
@@ -234,7 +236,7 @@ def pixels_from_map_units(distance: float, grid: Grid) -> float:
 
 
 def focal_statistics(raster: str, output: str, *, statistic: str = "mean",
-                     neighbourhood: Neighbourhood = Neighbourhood(),
+                     neighbourhood: Neighbourhood = Neighbourhood(), units: str = "pixels",
                      bands: Optional[List[int]] = None, target: str = "valid",
                      dtype: Optional[str] = None, nodata: Optional[float] = None,
                      execution: Execution = Execution(), progress: Progress = None,
@@ -248,7 +250,10 @@ def focal_statistics(raster: str, output: str, *, statistic: str = "mean",
     statistic : str
         One of :data:`STATISTICS`.
     neighbourhood : Neighbourhood
-        Shape and sizes in pixels (see :func:`pixels_from_map_units`).
+        Shape and sizes (radius and inner radius) in ``units``.
+    units : {'pixels', 'map units'}
+        Unit of the neighbourhood sizes; map units are divided by the mean
+        pixel size (see :func:`pixels_from_map_units`).
     bands : list of int, optional
         1-based bands to process (default: all), one output band each.
     target : {'valid', 'all'}
@@ -279,7 +284,13 @@ def focal_statistics(raster: str, output: str, *, statistic: str = "mean",
             f"statistic '{statistic}' is unknown: choose one of {', '.join(STATISTICS)}")
     if target not in TARGETS:
         raise InvalidInputError(f"target '{target}' is unknown: choose one of {', '.join(TARGETS)}")
+    if units not in UNITS:
+        raise InvalidInputError(f"units '{units}' are unknown: choose one of {', '.join(UNITS)}")
     info = describe(raster)
+    if units == "map units":
+        neighbourhood = dataclasses.replace(
+            neighbourhood, radius=pixels_from_map_units(neighbourhood.radius, info.grid),
+            inner=pixels_from_map_units(neighbourhood.inner, info.grid))
     chosen = tuple(bands or range(1, info.count + 1))
     for band in chosen:
         if not 1 <= band <= info.count:

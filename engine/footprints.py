@@ -9,8 +9,6 @@ rasterio, shapely and geopandas are imported where used, so the QGIS provider
 can list this algorithm (and explain what to install) without them.
 """
 
-import os
-import uuid
 from functools import partial
 from typing import List, Sequence
 
@@ -18,7 +16,7 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .executors import Execution
-from .raster_io import Block, Source, check_output, describe
+from .raster_io import Block, Source, check_output, describe, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Window
 
@@ -135,13 +133,5 @@ def footprints(rasters: Sequence[str], output: str, *, combine: str = "any",
 
 
 def _write_atomically(table, output: str) -> None:
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
-    temp = os.path.join(folder, f".{os.path.basename(output)}.{uuid.uuid4().hex[:8]}.partial.gpkg")
-    try:
+    with replaced_atomically(output, ".gpkg") as temp:
         table.to_file(temp, driver="GPKG", layer=LAYER)
-        os.replace(temp, output)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)

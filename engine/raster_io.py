@@ -218,6 +218,27 @@ def _gdal_writes_zstd() -> bool:
 
 
 @contextmanager
+def replaced_atomically(output: str, extension: str) -> Iterator[str]:
+    """Yield a hidden temporary path beside ``output``; rename it over ``output`` on success.
+
+    On error or cancel the temporary file (and any GDAL sidecar) is removed and
+    ``output`` is left as it was.
+    """
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
+    temp = os.path.join(folder, f".{os.path.basename(output)}.{uuid.uuid4().hex[:8]}"
+                                f".partial{extension}")
+    try:
+        yield temp
+        os.replace(temp, output)
+        _remove(output + ".aux.xml")
+    finally:
+        _remove(temp)
+        _remove(temp + ".aux.xml")
+
+
+@contextmanager
 def atomic_output(spec: OutputSpec,
                   compression: str = DEFAULT_COMPRESSION) -> Iterator["OutputWriter"]:
     """Create ``spec.path`` atomically; yields a writer for windows.
@@ -228,25 +249,15 @@ def atomic_output(spec: OutputSpec,
     import rasterio
 
     check_nodata(spec.nodata, spec.dtype)
-    folder = os.path.dirname(os.path.abspath(spec.path))
-    if not os.path.isdir(folder):
-        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
-    stem = os.path.basename(spec.path)
-    temp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.partial.tif")
     profile = dict(creation_options(compression), width=spec.grid.width, height=spec.grid.height,
                    count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
                    transform=spec.grid.transform, nodata=spec.nodata)
-    try:
+    with replaced_atomically(spec.path, ".tif") as temp:
         with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB * 2 ** 20), \
                 rasterio.open(temp, "w", **profile) as ds:
             for band, text in enumerate(spec.descriptions, start=1):
                 ds.set_band_description(band, text)
             yield OutputWriter(ds, spec)
-        os.replace(temp, spec.path)
-        _remove(spec.path + ".aux.xml")
-    finally:
-        _remove(temp)
-        _remove(temp + ".aux.xml")
 
 
 def _remove(path: str) -> None:

@@ -126,8 +126,13 @@ def test_selected_bands_and_descriptions(tmp_path):
 
 
 def test_map_units_radius(tmp_path):
-    path = write_raster(tmp_path / "a.tif", np.zeros((3, 3), np.uint8), res=2.0)
+    path = write_raster(tmp_path / "a.tif", np.arange(64, dtype=np.uint8).reshape(8, 8), res=2.0)
     assert pixels_from_map_units(6.0, describe(str(path)).grid) == 3.0
+    in_map_units = focal_statistics(str(path), str(tmp_path / "m.tif"), units="map units",
+                                    neighbourhood=Neighbourhood("circle", 4.0))
+    in_pixels = focal_statistics(str(path), str(tmp_path / "p.tif"),
+                                 neighbourhood=Neighbourhood("circle", 2.0))
+    np.testing.assert_array_equal(read_raster(in_map_units)[0], read_raster(in_pixels)[0])
 
 
 def test_wedge_orientation_counter_clockwise_from_east():
@@ -151,6 +156,7 @@ def test_footprint_runs_cover_the_footprint():
     (dict(neighbourhood=Neighbourhood("annulus", 1, inner=2)), "inner radius 2 is larger"),
     (dict(neighbourhood=Neighbourhood("circle", 0.3, inner=0.5)), None),
     (dict(target="some"), "target 'some' is unknown"),
+    (dict(units="feet"), "units 'feet' are unknown"),
     (dict(dtype="uint8", nodata=-1), "nodata -1 does not fit type uint8"),
 ])
 def test_bad_input(tmp_path, kwargs, words):
