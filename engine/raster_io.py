@@ -62,11 +62,18 @@ WRITER_GDAL_CACHE_MB = 128
 
 @dataclass(frozen=True)
 class Source:
-    """What a worker opens: a raster path, 1-based bands (None: all), nodata override."""
+    """What a worker opens: a raster path, 1-based bands (None: all), nodata override.
+
+    With ``grid`` set, windows are given in that grid instead of the raster's
+    own and the raster is read onto it (see :mod:`resample`): by offset when
+    the grids share pixel size and alignment, else by ``resampling``.
+    """
 
     path: str
     bands: Optional[Tuple[int, ...]] = None
     nodata: Optional[float] = None
+    grid: Optional[Grid] = None
+    resampling: str = "bilinear"
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,10 @@ class OutputSpec:
     dtype: str
     nodata: Optional[float]
     descriptions: Tuple[str, ...] = field(default_factory=tuple)
+    #: Move valid pixels whose value lands on nodata one step into the range
+    #: (see :func:`encode`); right for corrected images, wrong for band math,
+    #: where a computed 0 may well mean "nodata" to the user.
+    keep_valid: bool = False
 
 
 def describe(path: str, what: str = "input raster") -> RasterInfo:
@@ -141,6 +152,11 @@ def _dataset(path: str):
     return datasets[path]
 
 
+def dataset_transform(path: str):
+    """The affine transform of ``path`` (from this thread's open handle)."""
+    return _dataset(path).transform
+
+
 def close_sources() -> None:
     """Close every input this thread has opened."""
     datasets = _datasets()
@@ -156,6 +172,10 @@ def read_block(source: Source, window: Window, edge: str = EDGE_NODATA) -> Block
     """
     if edge not in EDGE_POLICIES:
         raise InvalidInputError(f"edge policy '{edge}' is unknown: use one of {EDGE_POLICIES}")
+    if source.grid is not None:
+        from .resample import read_onto
+
+        return read_onto(source, window, edge)
     ds = _dataset(source.path)
     bands = list(source.bands or range(1, ds.count + 1))
     inside = window.clip(ds.height, ds.width)
@@ -281,12 +301,26 @@ class OutputWriter:
 def encode(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> np.ndarray:
     """Cast float ``values`` (band, row, col) to the output type; invalid pixels get nodata.
 
+    With ``spec.keep_valid``, a valid pixel whose value lands exactly on
+    nodata (e.g. a dark pixel clamped to 0 in a uint16 raster whose nodata is
+    0) is moved one step into the type's range, so it does not turn into nodata.
     Done in the worker, so only the final, smaller array crosses processes.
     """
     out = cast(values, spec.dtype)
+    if spec.keep_valid and spec.nodata is not None and not math.isnan(spec.nodata):
+        collide = valid & (out == spec.nodata)
+        if collide.any():
+            out[collide] = _next_to(spec.nodata, out.dtype)
     if spec.nodata is not None:
         out[~valid] = spec.nodata
     return out
+
+
+def _next_to(nodata: float, dtype: np.dtype):
+    """The representable value next to ``nodata``, towards the middle of the type's range."""
+    if dtype.kind == "f":
+        return np.nextafter(dtype.type(nodata), dtype.type(0) if nodata != 0 else dtype.type(1))
+    return nodata + 1 if nodata < np.iinfo(dtype).max else nodata - 1
 
 
 def same_grid(infos: Sequence[RasterInfo]) -> Grid:

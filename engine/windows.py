@@ -6,6 +6,7 @@ operators read a window enlarged by a *halo* and crop the result back;
 :meth:`Window.expand` returns both rectangles so the two never get mixed up.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Tuple
 
@@ -76,18 +77,45 @@ class Grid:
         """Pixel size (x, y) in map units, both positive for north-up grids."""
         return (abs(self.transform.a), abs(self.transform.e))
 
+    @property
+    def bounds(self) -> Tuple[float, float, float, float]:
+        """(left, bottom, right, top) in map units of a north-up grid."""
+        t = self.transform
+        return (t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f)
+
+    def window_of(self, bounds: Tuple[float, float, float, float]) -> Optional[Window]:
+        """The pixels whose centres lie inside ``bounds`` (left, bottom, right, top),
+        or None when there are none."""
+        t = self.transform
+        left, bottom, right, top = bounds
+        col0 = max(0, math.ceil((left - t.c) / t.a - 0.5))
+        col1 = min(self.width, math.ceil((right - t.c) / t.a - 0.5))
+        row0 = max(0, math.ceil((top - t.f) / t.e - 0.5))
+        row1 = min(self.height, math.ceil((bottom - t.f) / t.e - 0.5))
+        if row1 <= row0 or col1 <= col0:
+            return None
+        return Window(row0, col0, row1 - row0, col1 - col0)
+
+    def subgrid(self, window: Window) -> "Grid":
+        """The grid of ``window`` of this grid (same pixels, shifted origin)."""
+        from affine import Affine
+
+        return Grid(self.crs, self.transform * Affine.translation(window.col, window.row),
+                    window.width, window.height)
+
     def same_as(self, other: "Grid", tolerance: float = 1e-9) -> bool:
         """True when both grids put every pixel in the same place."""
         if (self.width, self.height) != (other.width, other.height):
             return False
-        if not _same_crs(self.crs, other.crs):
+        if not same_crs(self.crs, other.crs):
             return False
         scale = max(self.res + other.res)
         return all(abs(a - b) <= tolerance * max(scale, 1.0)
                    for a, b in zip(self.transform[:6], other.transform[:6]))
 
 
-def _same_crs(a: Optional[str], b: Optional[str]) -> bool:
+def same_crs(a: Optional[str], b: Optional[str]) -> bool:
+    """True when ``a`` and ``b`` (WKT, EPSG strings or None) name the same CRS."""
     if a == b:
         return True
     if a is None or b is None:
