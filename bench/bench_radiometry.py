@@ -56,6 +56,8 @@ STRIP_ROWS = 256
 #: method key -> table label, in run order.
 METHODS = {
     "input": "input (distorted tiles)",
+    "undo-gain-offset": "ref: gain/offset undone",
+    "undo-all": "ref: all distortions undone",
     "tessera-global": "tessera global",
     "tessera-local": "tessera global+local",
     "spectralmatch-global": "spectralmatch global",
@@ -309,19 +311,55 @@ class Result:
         return METHODS[self.key]
 
 
+def write_references(info: dict, folder: str, illumination: bool) -> List[str]:
+    """The tiles with their known distortions undone (float32, windowed, bench side):
+    ``(tile - offset) / gain``, and with ``illumination`` also divided by the
+    illumination field. The first is the best any method with one gain and offset
+    per tile and band can do; the second checks the metrics (RMSE ~ rounding)."""
+    import rasterio
+    from rasterio.windows import Window
+
+    outputs = []
+    for t in info["tiles"]:
+        output = os.path.join(folder, t["name"])
+        with rasterio.open(t["path"]) as src:
+            profile = dict(common.gtiff_profile(), width=src.width, height=src.height,
+                           count=src.count, dtype="float32", nodata=src.nodata, crs=src.crs,
+                           transform=src.transform)
+            with rasterio.open(output, "w", **profile) as dst:
+                for top in range(0, src.height, STRIP_ROWS):
+                    rows = min(STRIP_ROWS, src.height - top)
+                    window = Window(0, top, src.width, rows)
+                    values = src.read(window=window).astype(np.float64)
+                    valid = values != src.nodata
+                    field_ = (make_radiometry_data.illumination(
+                        t["illumination"], np.arange(top, top + rows), np.arange(src.width),
+                        t["width"]) if illumination else 1.0)
+                    for b in range(src.count):
+                        values[b] = (values[b] - t["offset"][b]) / t["gain"][b] / field_
+                    dst.write(np.where(valid, values, src.nodata).astype(np.float32),
+                              window=window)
+        outputs.append(output)
+    return outputs
+
+
 def _fresh(folder: str) -> str:
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     return folder
 
 
-def run_method(key: str, tiles: List[str], out_dir: str, sm_python: Optional[str],
+def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
                tessera_ok: Tuple[bool, str]) -> Result:
     result = Result(key)
+    tiles = make_radiometry_data.tile_paths(info)
     if key == "input":
         result.outputs = list(tiles)
         return result
     folder = _fresh(os.path.join(out_dir, key))
+    if key.startswith("undo"):
+        result.outputs = write_references(info, folder, illumination=key == "undo-all")
+        return result
     local = key.endswith("-local")
     mode = ["--mode", "global+local" if local else "global",
             "--global-dir", os.path.join(folder, "global"),
@@ -476,7 +514,7 @@ def main() -> None:
 
     results = {}
     for key in keys:
-        results[key] = run_method(key, tiles, out_dir, sm_python, tessera_ok)
+        results[key] = run_method(key, info, out_dir, sm_python, tessera_ok)
     for r in results.values():
         if r.outputs:
             try:

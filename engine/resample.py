@@ -49,11 +49,10 @@ def read_onto(source: Source, window: Window, edge: str) -> Block:
     top, left = math.floor(rows.min()) - 1, math.floor(cols.min()) - 1
     span = Window(top, left, math.floor(rows.max()) + 3 - top, math.floor(cols.max()) + 3 - left)
     block = read_block(plain, span, edge)
-    rows, cols = rows - top, cols - left
     if source.resampling == "nearest":
-        near_r, near_c = np.floor(rows).astype(int), np.floor(cols).astype(int)
+        near_r, near_c = np.floor(rows).astype(int) - top, np.floor(cols).astype(int) - left
         return Block(block.data[:, near_r][:, :, near_c], block.valid[:, near_r][:, :, near_c])
-    return _bilinear(block, rows, cols)
+    return _bilinear(block, rows, cols, top, left)
 
 
 def _integer_offset(own, target) -> Tuple[int, int]:
@@ -77,15 +76,16 @@ def _source_coordinates(origin: float, step: float, own_origin: float, own_step:
     return (centres - own_origin) / own_step
 
 
-def _bilinear(block: Block, rows: np.ndarray, cols: np.ndarray) -> Block:
+def _bilinear(block: Block, rows: np.ndarray, cols: np.ndarray, top: int, left: int) -> Block:
     """Bilinear weights over the valid ones of the four neighbours; valid where the
-    nearest source pixel is."""
-    near_r, near_c = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    nearest source pixel is. ``rows``/``cols`` are raster coordinates, ``block`` starts at
+    (``top``, ``left``); weights come from raster coordinates, never window-relative ones,
+    so every window computes bit-identical values."""
+    near_r, near_c = np.floor(rows).astype(int) - top, np.floor(cols).astype(int) - left
     valid = block.valid[:, near_r][:, :, near_c]
-    r0 = np.floor(rows - 0.5).astype(int)
-    c0 = np.floor(cols - 0.5).astype(int)
-    wr = (rows - 0.5) - r0
-    wc = (cols - 0.5) - c0
+    r0, c0 = np.floor(rows - 0.5), np.floor(cols - 0.5)
+    wr, wc = (rows - 0.5) - r0, (cols - 0.5) - c0
+    r0, c0 = r0.astype(int) - top, c0.astype(int) - left
     total = np.zeros(valid.shape)
     weight = np.zeros(valid.shape)
     data = block.data.astype(np.float64)

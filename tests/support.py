@@ -58,3 +58,43 @@ def crop(source, path, window):
         rio_window = Window(col, row, width, height)
         return write_raster(path, ds.read(window=rio_window), nodata=ds.nodata,
                             crs=ds.crs, transform=ds.window_transform(rio_window))
+
+
+#: Pixel offsets (row, col) of four 2 x 2 tiles overlapping by 40% in :func:`distorted_tiles`.
+TILE_ORIGINS = ((0, 0), (0, 60), (60, 0), (60, 60))
+TILE_SIZE = 100
+
+
+def distorted_tiles(folder, gains, offsets, *, gradient=0.0, dtype=np.int16, bands=3):
+    """Four overlapping 100 x 100 tiles cut from the WorldView-3 image, with nodata holes, each
+    distorted per band by ``gain * truth * (1 + gradient * ramp) + offset``, where ramp runs
+    -0.5..0.5 across the tile (left to right for odd tiles, right to left for even ones).
+
+    Returns (tile paths, truth array (bands, 160, 160) with NaN at nodata).
+    """
+    truth, profile = read_raster(WORLDVIEW)
+    truth = truth[:bands, 100:260, 100:260].astype(np.float64)
+    truth[truth == profile["nodata"]] = np.nan
+    truth[:, 20:30, 40:70] = np.nan  # nodata across an overlap
+    rows, cols = np.ogrid[:160, :160]
+    truth[:, (rows - 110) ** 2 + (cols - 120) ** 2 < 64] = np.nan
+    transform = profile["transform"]
+    paths = []
+    ramp = np.linspace(-0.5, 0.5, TILE_SIZE)[None, None, :]
+    for k, (row, col) in enumerate(TILE_ORIGINS):
+        part = truth[:, row:row + TILE_SIZE, col:col + TILE_SIZE]
+        shade = 1 + gradient * (ramp if k % 2 else ramp[..., ::-1])
+        gain = np.asarray(gains[k], float).reshape(-1, 1, 1)
+        offset = np.asarray(offsets[k], float).reshape(-1, 1, 1)
+        values = np.where(np.isnan(part), -9999, np.round(part * gain * shade + offset)
+                          if np.dtype(dtype).kind != "f" else part * gain * shade + offset)
+        tile_transform = transform * transform.translation(100 + col, 100 + row)
+        paths.append(write_raster(os.path.join(folder, f"tile{k}.tif"), values.astype(dtype),
+                                  nodata=-9999, crs=profile["crs"], transform=tile_transform))
+    return paths, truth
+
+
+def truth_of_tile(truth, k):
+    """The truth pixels under tile ``k`` of :func:`distorted_tiles`."""
+    row, col = TILE_ORIGINS[k]
+    return truth[:, row:row + TILE_SIZE, col:col + TILE_SIZE]

@@ -1,0 +1,582 @@
+"""Before/after report of a radiometric normalization: numbers, plots and previews.
+
+Given the input images and their normalized outputs (paired by order), the
+report shows whether the normalization did its job, as spectralmatch's
+statistics plots do (reference F18), but streamed and in one HTML page:
+
+* per-band mean spectral profiles before (dashed) and after (solid) of every
+  image, and a table of per-band means and standard deviations
+  (:class:`moments.Moments`, one streamed pass per image);
+* the differences in the overlaps of every pair of images, before and after:
+  mean absolute difference (MAD) and root mean square difference (RMSE) over
+  the pixels valid in both, streamed on the first image's grid with the
+  second read onto it (:mod:`resample`, nodata-safe); a table and a bar chart;
+* a preview of every image before and after, read decimated, with one 2-98 %
+  stretch per band shared by all of them, so brightness differences between
+  images and between before and after stay visible;
+* a summary: the mean seam MAD before and after and its relative change.
+
+Unlike the reference, no image is ever held whole in memory (previews are
+read at most ``preview_size`` pixels across), differences are computed in
+float64 (the reference subtracts in the unsigned input type, which wraps),
+and nodata is excluded in every band of both images.
+
+The HTML page and a folder of PNG plots beside it (``<report stem>_files``)
+appear atomically: both are built under temporary names and renamed only when
+everything was written; on error or cancel nothing is left behind.
+matplotlib (its Agg renderer, never pyplot's global state) and rasterio are
+imported where used.
+"""
+
+import datetime
+import html
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Iterator, List, Optional, Sequence, Tuple
+from urllib.parse import quote
+
+import numpy as np
+
+from .errors import Cancelled, GridMismatchError, InvalidInputError
+from .executors import Execution
+from .moments import Moments, MomentsAccumulator
+from .normalization import check_images, overlap_bounds
+from .raster_io import Block, RasterInfo, Source, replaced_atomically
+from .runner import CancelCheck, Progress, run_reduce, scaled
+from .windows import Window, same_crs
+
+#: Percentiles of the common preview stretch.
+STRETCH = (2.0, 98.0)
+#: Smallest preview (px across) that still shows anything.
+MIN_PREVIEW = 16
+_MISSING = "\u2014"
+
+
+@dataclass
+class PairDifference:
+    """How two overlapping images differ over the pixels valid in both, per band.
+
+    ``first`` and ``second`` index the images as given; ``count`` is the
+    number of pixels compared, ``mad`` and ``rmse`` the mean absolute and root
+    mean square differences (NaN for a band with no pixel in common).
+    """
+
+    first: int
+    second: int
+    names: Tuple[str, str]
+    count: np.ndarray
+    mad: np.ndarray
+    rmse: np.ndarray
+
+    @property
+    def common(self) -> bool:
+        """True when the images share at least one valid pixel."""
+        return bool(self.count.any())
+
+    @property
+    def mean_mad(self) -> float:
+        """MAD averaged over the bands with pixels in common (NaN when none)."""
+        return _band_average(self.mad, self.count)
+
+    @property
+    def mean_rmse(self) -> float:
+        """RMSE averaged over the bands with pixels in common (NaN when none)."""
+        return _band_average(self.rmse, self.count)
+
+
+def _band_average(values: np.ndarray, count: np.ndarray) -> float:
+    return float(values[count > 0].mean()) if count.any() else float("nan")
+
+
+class PairAccumulator:
+    """Runner accumulator: per band, the sums of ``|a - b|`` and ``(a - b)**2`` and the
+    count of pixels valid in both. Block 0 is image ``a``, block 1 image ``b`` read onto
+    its grid; sums are float64, so integer inputs never wrap."""
+
+    def __init__(self, bands: int):
+        self.count = np.zeros(bands)
+        self.absolute = np.zeros(bands)
+        self.squared = np.zeros(bands)
+
+    def add(self, blocks: List[Block], window: Window) -> None:
+        first, second = blocks
+        both = first.valid & second.valid
+        with np.errstate(invalid="ignore"):
+            difference = np.where(both, first.data.astype(np.float64) - second.data, 0.0)
+        self.count += both.sum(axis=(1, 2))
+        self.absolute += np.abs(difference).sum(axis=(1, 2))
+        self.squared += (difference * difference).sum(axis=(1, 2))
+
+    def merge(self, other: "PairAccumulator") -> None:
+        self.count += other.count
+        self.absolute += other.absolute
+        self.squared += other.squared
+
+    def finalize(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(count, MAD, RMSE) per band; NaN where no pixel was compared."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mad = np.where(self.count > 0, self.absolute / self.count, np.nan)
+            rmse = np.where(self.count > 0, np.sqrt(self.squared / self.count), np.nan)
+        return self.count, mad, rmse
+
+
+def overlap_differences(paths: Sequence[str], *, execution: Execution = Execution(),
+                        progress: Progress = None,
+                        cancelled: CancelCheck = None) -> List[PairDifference]:
+    """MAD and RMSE in the overlap of every pair of images whose extents overlap.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Rasters with one CRS and band count; grids may differ.
+
+    Returns
+    -------
+    list of PairDifference
+        One per pair ``(i, j)``, ``i < j``, whose extents overlap, in that
+        order; a pair with no valid pixel in common has ``count`` 0 and NaN
+        differences.
+
+    Notes
+    -----
+    Each pair is one streamed pass over the overlap on image ``i``'s grid,
+    image ``j`` read onto it (by offset when the grids are aligned, else
+    bilinearly from valid pixels only). A pixel counts when it is valid in
+    both images in that band. Sums are merged in window order, so results do
+    not depend on window size or worker count.
+
+    Examples
+    --------
+    Image A of 10s and image B of 14s overlapping it: one pair, MAD 4, RMSE 4.
+    """
+    return _differences(check_images(paths), execution, progress, cancelled)
+
+
+def _differences(infos: Sequence[RasterInfo], execution: Execution, progress: Progress,
+                 cancelled: CancelCheck) -> List[PairDifference]:
+    bands = infos[0].count
+    jobs = [(i, j, overlap) for i in range(len(infos)) for j in range(i + 1, len(infos))
+            for overlap in [overlap_bounds(infos[i].grid.bounds, infos[j].grid.bounds)]
+            if overlap is not None]
+    pairs = []
+    for done, (i, j, overlap) in enumerate(jobs):
+        grid = infos[i].grid
+        window = grid.window_of(overlap)
+        if window is None:
+            count, mad, rmse = PairAccumulator(bands).finalize()
+        else:
+            grid = grid.subgrid(window)
+            count, mad, rmse = run_reduce(
+                partial(PairAccumulator, bands),
+                [Source(infos[i].path, grid=grid), Source(infos[j].path, grid=grid)], grid,
+                execution=execution, progress=scaled(progress, done, len(jobs)),
+                cancelled=cancelled)
+        pairs.append(PairDifference(i, j, (infos[i].stem, infos[j].stem), count, mad, rmse))
+    return pairs
+
+
+def _moments(infos: Sequence[RasterInfo], execution: Execution, progress: Progress,
+             cancelled: CancelCheck) -> List[Moments]:
+    """The per-band :class:`Moments` of every image, one streamed pass each."""
+    return [run_reduce(partial(MomentsAccumulator, info.count), [Source(info.path)], info.grid,
+                       execution=execution, progress=scaled(progress, k, len(infos)),
+                       cancelled=cancelled)
+            for k, info in enumerate(infos)]
+
+
+@dataclass
+class _Side:
+    """Everything measured of one side (before or after) of the comparison."""
+
+    infos: List[RasterInfo]
+    moments: List[Moments]
+    pairs: List[PairDifference]
+
+
+def _measure(infos: List[RasterInfo], execution: Execution, progress: Progress,
+             cancelled: CancelCheck) -> _Side:
+    return _Side(infos, _moments(infos, execution, scaled(progress, 0, 2), cancelled),
+                 _differences(infos, execution, scaled(progress, 1, 2), cancelled))
+
+
+def normalization_report(inputs: Sequence[str], outputs: Sequence[str], report_path: str, *,
+                         labels: Optional[Sequence[str]] = None, preview_size: int = 256,
+                         execution: Execution = Execution(), progress: Progress = None,
+                         cancelled: CancelCheck = None) -> str:
+    """Write an HTML report comparing images before and after a normalization.
+
+    Parameters
+    ----------
+    inputs, outputs : sequence of str
+        The images before and after, paired by order: the same count, one
+        CRS and one band count; every image may have its own grid.
+    report_path : str
+        The ``.html`` page to write; its PNG plots go to the folder
+        ``<report stem>_files`` beside it. A missing folder is created; an
+        existing report of that name is replaced.
+    labels : sequence of str, optional
+        One display name per image pair (default: the input file names).
+    preview_size : int
+        Largest side, in pixels, of each preview (at least 16).
+
+    Returns
+    -------
+    str
+        ``report_path``.
+
+    Raises
+    ------
+    InvalidInputError
+        Counts of inputs, outputs or labels differ, band counts differ, the
+        report path does not end in .html, or the preview is too small.
+    GridMismatchError
+        Inputs and outputs are in different CRSs.
+
+    Notes
+    -----
+    The seam MAD of the summary is the MAD averaged over bands, then over the
+    pairs that have valid pixels in common both before and after, so both
+    numbers describe the same seams.
+    """
+    if len(inputs) != len(outputs):
+        raise InvalidInputError(
+            f"{len(inputs)} input image(s) but {len(outputs)} normalized image(s) given: "
+            f"give one normalized image per input, in the same order")
+    if not report_path.lower().endswith(".html"):
+        raise InvalidInputError(f"report path '{report_path}' does not end in .html: give the "
+                                f"report the extension .html")
+    if preview_size < MIN_PREVIEW:
+        raise InvalidInputError(f"preview size {preview_size} px is too small: use "
+                                f"{MIN_PREVIEW} px or more (256 is a good default)")
+    before = check_images(inputs, "input raster")
+    after = check_images(outputs, "normalized raster")
+    _check_pairs(before, after)
+    labels = list(labels) if labels is not None else [info.stem for info in before]
+    if len(labels) != len(before):
+        raise InvalidInputError(f"{len(labels)} label(s) given for {len(before)} image(s): "
+                                f"give one label per input image, or none")
+    folder = os.path.dirname(os.path.abspath(report_path))
+    os.makedirs(folder, exist_ok=True)
+    measured = (_measure(before, execution, scaled(progress, 0, 3), cancelled),
+                _measure(after, execution, scaled(progress, 1, 3), cancelled))
+    files = os.path.splitext(os.path.basename(report_path))[0] + "_files"
+    with replaced_atomically(report_path, ".html") as page, \
+            _folder_replaced_atomically(os.path.join(folder, files)) as temp:
+        previews = _write_previews(measured, temp, preview_size, scaled(progress, 2, 3),
+                                   cancelled)
+        _plot_profiles(measured, labels, os.path.join(temp, "profiles.png"))
+        rows = _pair_rows(measured)
+        if rows:
+            _plot_pairs(rows, labels, os.path.join(temp, "overlaps.png"))
+        with open(page, "w", encoding="utf-8") as handle:
+            handle.write(_page(measured, labels, rows, previews, files))
+    return report_path
+
+
+def _check_pairs(before: Sequence[RasterInfo], after: Sequence[RasterInfo]) -> None:
+    first = before[0]
+    for source, result in zip(before, after):
+        if result.count != source.count:
+            raise InvalidInputError(
+                f"normalized raster '{result.stem}' has {result.count} band(s) but input "
+                f"'{source.stem}' has {source.count}: compare each input with its own "
+                f"normalized image, in the same order")
+        if not same_crs(first.grid.crs, result.grid.crs):
+            raise GridMismatchError(
+                f"normalized raster '{result.stem}' is in another CRS than input "
+                f"'{first.stem}': inputs and normalized images must share one CRS")
+
+
+@contextmanager
+def _folder_replaced_atomically(folder: str) -> Iterator[str]:
+    """Yield a hidden temporary folder beside ``folder``; put it in ``folder``'s place on
+    success (an older ``folder`` is removed); on error remove it."""
+    parent, name = os.path.split(folder)
+    temp = os.path.join(parent, f".{name}.{uuid.uuid4().hex[:8]}.partial")
+    os.mkdir(temp)
+    try:
+        yield temp
+        if os.path.isdir(folder):
+            old = temp + ".old"
+            os.replace(folder, old)
+            os.replace(temp, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(temp, folder)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+# -- previews ---------------------------------------------------------------------------------
+
+def _display_bands(count: int) -> Tuple[int, ...]:
+    """Bands shown as red, green, blue: 3, 2, 1 when there are three, else band 1 as grey."""
+    return (3, 2, 1) if count >= 3 else (1,)
+
+
+def _read_preview(path: str, bands: Tuple[int, ...], size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``bands`` of ``path`` read decimated to at most ``size`` px across (nearest, so
+    nodata stays exact): values (bands, rows, cols) and where all of them are valid."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        scale = min(1.0, size / max(ds.width, ds.height))
+        shape = (len(bands), max(1, round(ds.height * scale)), max(1, round(ds.width * scale)))
+        data = ds.read(list(bands), out_shape=shape, masked=True)
+    values = np.ma.getdata(data).astype(np.float32)
+    valid = ~np.ma.getmaskarray(data).any(axis=0) & np.isfinite(values).all(axis=0)
+    return values, valid
+
+
+def _stretch(previews: Sequence[Tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The common 2-98 % range of every display band over the valid pixels of all previews:
+    array (bands, 2)."""
+    limits = []
+    for band in range(previews[0][0].shape[0]):
+        pooled = np.concatenate([values[band][valid] for values, valid in previews])
+        low, high = np.percentile(pooled, STRETCH) if pooled.size else (0.0, 1.0)
+        limits.append((low, high if high > low else low + 1.0))
+    return np.array(limits)
+
+
+def _rgba(values: np.ndarray, valid: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """8-bit RGBA (rows, cols, 4) of a preview; nodata is fully transparent."""
+    low, high = limits[:, 0, None, None], limits[:, 1, None, None]
+    scaled_values = np.clip((values - low) / (high - low), 0.0, 1.0)
+    rgb = np.repeat(scaled_values, 3 // len(values), axis=0)
+    rgba = np.concatenate([rgb * valid, valid[None].astype(float)])
+    return np.round(np.moveaxis(rgba, 0, -1) * 255).astype(np.uint8)
+
+
+def _write_previews(measured, folder: str, size: int, progress: Progress,
+                    cancelled: CancelCheck) -> dict:
+    """Write one PNG per image and side; return their names, shapes and the stretch."""
+    from matplotlib.image import imsave
+
+    bands = _display_bands(measured[0].infos[0].count)
+    read = []
+    for side in measured:
+        for info in side.infos:
+            if cancelled is not None and cancelled():
+                raise Cancelled("cancelled by the user; no report was written")
+            read.append(_read_preview(info.path, bands, size))
+            if progress is not None:
+                progress(100.0 * len(read) / (2 * len(side.infos)))
+    limits = _stretch(read)
+    names = []
+    for k, (values, valid) in enumerate(read):
+        side, image = divmod(k, len(measured[0].infos))
+        name = f"preview_{image + 1:03d}_{('before', 'after')[side]}.png"
+        imsave(os.path.join(folder, name), _rgba(values, valid, limits))
+        names.append((name, valid.shape))
+    return {"bands": bands, "limits": limits, "images": names}
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+def _plot_profiles(measured, labels: Sequence[str], path: str) -> None:
+    """Mean of every band per image: before dashed, after solid, one colour per image."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5, 4.0))
+    axes = figure.add_subplot()
+    bands = np.arange(1, measured[0].infos[0].count + 1)
+    for k, label in enumerate(labels):
+        colour = f"C{k % 10}"
+        axes.plot(bands, measured[0].moments[k].mean, linestyle="--", linewidth=1,
+                  color=colour)
+        axes.plot(bands, measured[1].moments[k].mean, linestyle="-", linewidth=1,
+                  color=colour, label=label)
+    axes.set_xticks(bands)
+    axes.set_xlabel("band")
+    axes.set_ylabel("mean")
+    axes.set_title("Mean per band: before (dashed), after (solid)")
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def _pair_rows(measured) -> List[Tuple[int, int, Optional[PairDifference],
+                                       Optional[PairDifference]]]:
+    """Every pair that overlaps before or after: (i, j, before, after), None where the
+    extents do not overlap on that side."""
+    sides = [{(pair.first, pair.second): pair for pair in side.pairs} for side in measured]
+    return [(i, j, sides[0].get((i, j)), sides[1].get((i, j)))
+            for i, j in sorted(set(sides[0]) | set(sides[1]))]
+
+
+def _mad(pair: Optional[PairDifference]) -> float:
+    return pair.mean_mad if pair is not None else float("nan")
+
+
+def _plot_pairs(rows, labels: Sequence[str], path: str) -> None:
+    """Band-averaged MAD of every pair, before and after, side by side."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(5.0, 2.0 + 0.7 * len(rows)), 4.0))
+    axes = figure.add_subplot()
+    where = np.arange(len(rows))
+    axes.bar(where - 0.2, [_mad(before) for _, _, before, _ in rows], 0.4, label="before",
+             color="0.6")
+    axes.bar(where + 0.2, [_mad(after) for _, _, _, after in rows], 0.4, label="after",
+             color="C0")
+    axes.set_xticks(where)
+    axes.set_xticklabels([f"{labels[i]} / {labels[j]}" for i, j, _, _ in rows],
+                         rotation=30, ha="right", fontsize="small")
+    axes.set_ylabel("mean absolute difference")
+    axes.set_title("Overlap differences (mean over bands)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+def _seam_change(rows) -> Tuple[float, float, int]:
+    """(MAD before, MAD after, pairs): band-averaged MADs averaged over the pairs with
+    valid pixels in common on both sides (NaN, NaN, 0 when there is none)."""
+    both = [(before.mean_mad, after.mean_mad) for _, _, before, after in rows
+            if before is not None and after is not None and before.common and after.common]
+    if not both:
+        return float("nan"), float("nan"), 0
+    values = np.array(both)
+    return float(values[:, 0].mean()), float(values[:, 1].mean()), len(both)
+
+
+def _number(value: float) -> str:
+    return _MISSING if value is None or not np.isfinite(value) else f"{value:.6g}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table of plain-text cells (escaped here)."""
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _image(files: str, name: str, alt: str, shape=None) -> str:
+    size = f' width="{shape[1]}" height="{shape[0]}"' if shape else ""
+    return (f'<img src="{html.escape(quote(files))}/{html.escape(name)}" '
+            f'alt="{html.escape(alt)}"{size}>')
+
+
+def _summary(rows) -> str:
+    before, after, count = _seam_change(rows)
+    if not count:
+        return "No pair of images has valid pixels in common both before and after: " \
+               "there is no seam to compare."
+    change = f"{100.0 * (after - before) / before:+.1f} %" if before > 0 else "n/a"
+    return (f"Mean seam MAD (over {count} overlapping pair(s)): {_number(before)} \u2192 "
+            f"{_number(after)} ({change}).")
+
+
+def _images_table(measured, labels: Sequence[str]) -> str:
+    return _table(["#", "image", "before", "after"], [
+        [str(k + 1), label, os.path.basename(source.path), os.path.basename(result.path)]
+        for k, (label, source, result) in enumerate(
+            zip(labels, measured[0].infos, measured[1].infos))])
+
+
+def _moments_table(measured, labels: Sequence[str]) -> str:
+    rows = []
+    for k, label in enumerate(labels):
+        before, after = measured[0].moments[k], measured[1].moments[k]
+        for band in range(len(before.mean)):
+            rows.append([label, str(band + 1), _number(before.mean[band]),
+                         _number(after.mean[band]), _number(before.std[band]),
+                         _number(after.std[band])])
+    return _table(["image", "band", "mean before", "mean after", "std before", "std after"],
+                  rows)
+
+
+def _pairs_table(rows, labels: Sequence[str], bands: int) -> str:
+    def note(pair: Optional[PairDifference], side: str) -> List[str]:
+        if pair is None:
+            return [f"extents do not overlap {side}"]
+        return [] if pair.common else [f"no valid pixels in common {side}"]
+
+    def cell(pair: Optional[PairDifference], what: str, band: Optional[int]) -> str:
+        if pair is None:
+            return _MISSING
+        if band is None:
+            return _number(pair.mean_mad if what == "mad" else pair.mean_rmse)
+        return _number(getattr(pair, what)[band])
+
+    def count(pair: Optional[PairDifference], band: int) -> str:
+        return _MISSING if pair is None else str(int(pair.count[band]))
+
+    table = []
+    for i, j, before, after in rows:
+        name = f"{labels[i]} / {labels[j]}"
+        notes = "; ".join(note(before, "before") + note(after, "after"))
+        table.append([name, "mean", "", "", cell(before, "mad", None), cell(after, "mad", None),
+                      cell(before, "rmse", None), cell(after, "rmse", None), notes])
+        for band in range(bands):
+            table.append([name, str(band + 1), count(before, band), count(after, band),
+                          cell(before, "mad", band), cell(after, "mad", band),
+                          cell(before, "rmse", band), cell(after, "rmse", band), ""])
+    return _table(["pair", "band", "pixels before", "pixels after", "MAD before", "MAD after",
+                   "RMSE before", "RMSE after", "note"], table)
+
+
+def _previews_table(previews: dict, labels: Sequence[str], files: str) -> str:
+    images = previews["images"]
+    half = len(labels)
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        f"<td>{_image(files, *images[k], alt=f'{label} before')}</td>"
+        f"<td>{_image(files, *images[half + k], alt=f'{label} after')}</td></tr>"
+        for k, label in enumerate(labels))
+    return f'<table class="previews"><tr><th>image</th><th>before</th><th>after</th></tr>' \
+           f'{body}</table>'
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.summary { font-size: 1.2em; font-weight: bold; }
+.previews img { background: #000; image-rendering: pixelated; }
+"""
+
+
+def _page(measured, labels: Sequence[str], rows, previews: dict, files: str) -> str:
+    """The whole HTML page (self-contained but for the PNGs, linked relatively)."""
+    bands = measured[0].infos[0].count
+    shown = ", ".join(str(band) for band in previews["bands"])
+    limits = "; ".join(f"band {band}: {_number(low)} \u2013 {_number(high)}"
+                       for band, (low, high) in zip(previews["bands"], previews["limits"]))
+    date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    pairs = (f"{_image(files, 'overlaps.png', 'overlap differences before and after')}"
+             f"{_pairs_table(rows, labels, bands)}" if rows else
+             "<p>No two images overlap: there are no seams to compare.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Normalization report</title><style>{STYLE}</style></head>
+<body>
+<h1>Normalization report</h1>
+<p>{len(labels)} image(s) of {bands} band(s) compared before and after normalization;
+written {date} by the Tessera engine.</p>
+<p class="summary">{html.escape(_summary(rows))}</p>
+{_images_table(measured, labels)}
+<h2>Spectral profiles</h2>
+{_image(files, 'profiles.png', 'mean per band before and after')}
+{_moments_table(measured, labels)}
+<h2>Overlap differences</h2>
+<p>Mean absolute difference (MAD) and root mean square difference (RMSE) over the pixels
+valid in both images, on the first image's grid.</p>
+{pairs}
+<h2>Previews</h2>
+<p>Bands {shown} as {'red, green, blue' if len(previews['bands']) == 3 else 'grey'}, one
+2&ndash;98 % stretch shared by every image before and after ({html.escape(limits)});
+nodata is black.</p>
+{_previews_table(previews, labels, files)}
+</body>
+</html>
+"""
