@@ -3,5 +3,7 @@
 from .bandmath import BandMath
 from .focal_statistics import FocalStatistics
 from .footprints import Footprints
+from .global_regression import GlobalRegression
+from .local_adjustment import LocalBlockAdjustment
 
-ALGORITHMS = (BandMath, FocalStatistics, Footprints)
+ALGORITHMS = (BandMath, FocalStatistics, Footprints, GlobalRegression, LocalBlockAdjustment)

@@ -19,7 +19,7 @@ from ..provider import dependencies, settings
 from .compat import ADVANCED
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
-GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic"}
+GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic", "radiometry": "Radiometry"}
 HELP_URL = "https://github.com/tessera-gis/tessera#algorithms"
 
 

@@ -350,7 +350,7 @@ def _fresh(folder: str) -> str:
 
 
 def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
-               tessera_ok: Tuple[bool, str]) -> Result:
+               tessera_ok: Tuple[bool, str], blocks: str = "100") -> Result:
     result = Result(key)
     tiles = make_radiometry_data.tile_paths(info)
     if key == "input":
@@ -364,7 +364,7 @@ def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
     mode = ["--mode", "global+local" if local else "global",
             "--global-dir", os.path.join(folder, "global"),
             "--local-dir", os.path.join(folder, "local"), "--window", str(WINDOW),
-            "--workers", str(WORKERS)]
+            "--workers", str(WORKERS), "--blocks", blocks]
     if key.startswith("tessera"):
         if not tessera_ok[0]:
             result.note = f"engine not available: {tessera_ok[1]}"
@@ -485,6 +485,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the output rasters")
     parser.add_argument("--only", nargs="+", choices=list(METHODS), metavar="METHOD",
                         help=f"methods to run, among: {' '.join(METHODS)}")
+    parser.add_argument("--blocks", default="100",
+                        help="local block adjustment's blocks: a target count per image "
+                             "(default 100, both tools' default) or ROWS,COLS over the canvas")
     parser.add_argument("--json", help="also write every result to this JSON file")
     args = parser.parse_args()
     keys = [k for k in METHODS if not args.only or k in args.only]
@@ -514,7 +517,7 @@ def main() -> None:
 
     results = {}
     for key in keys:
-        results[key] = run_method(key, info, out_dir, sm_python, tessera_ok)
+        results[key] = run_method(key, info, out_dir, sm_python, tessera_ok, args.blocks)
     for r in results.values():
         if r.outputs:
             try:

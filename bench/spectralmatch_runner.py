@@ -33,12 +33,15 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2,
                         help="image-level process workers (0: serial, spectralmatch's default)")
-    parser.add_argument("--blocks", type=int, default=100)
+    parser.add_argument("--blocks", default="100",
+                        help="number_of_blocks: a count per image, or ROWS,COLS")
     args = parser.parse_args()
 
     import spectralmatch
     from spectralmatch import global_regression, local_block_adjustment
 
+    blocks = (tuple(int(v) for v in args.blocks.split(",")) if "," in args.blocks
+              else int(args.blocks))
     parallel = ("process", args.workers) if args.workers > 0 else None
     stems = [os.path.splitext(os.path.basename(p))[0] for p in args.tiles]
     os.makedirs(args.global_dir, exist_ok=True)
@@ -54,7 +57,7 @@ def main() -> None:
         start = time.perf_counter()
         outs2 = local_block_adjustment(
             list(outs), [os.path.join(args.local_dir, f"{s}_local.tif") for s in stems],
-            window_size=args.window, number_of_blocks=args.blocks,
+            window_size=args.window, number_of_blocks=blocks,
             image_parallel_workers=parallel)
         report["local_s"] = time.perf_counter() - start
         report["local"] = list(outs2)

@@ -9,7 +9,7 @@ Calls ``tessera.engine.global_regression.global_regression(tiles, OUT1,
 template="{stem}_global.tif", execution=Execution("processes", workers=2,
 window_size=512))`` and then, for ``global+local``,
 ``tessera.engine.local_adjustment.local_block_adjustment(outs, OUT2,
-template="{stem}_local.tif", execution=...)`` on its outputs. Prints one JSON
+template="{stem}_local.tif", blocks=100, execution=...)`` on its outputs. Prints one JSON
 line: seconds per step and output paths.
 """
 
@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--executor", default="processes", choices=("serial", "processes"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--window", type=int, default=512)
+    parser.add_argument("--blocks", default="100",
+                        help="local adjustment blocks: a count per image, or ROWS,COLS")
     args = parser.parse_args()
 
     common.import_tessera()
@@ -46,8 +48,10 @@ def main() -> None:
         from tessera.engine.local_adjustment import local_block_adjustment
 
         start = time.perf_counter()
+        blocks = (tuple(int(v) for v in args.blocks.split(",")) if "," in args.blocks
+                  else int(args.blocks))
         outs2 = local_block_adjustment(list(outs), args.local_dir, template="{stem}_local.tif",
-                                       execution=execution)
+                                       blocks=blocks, execution=execution)
         report["local_s"] = time.perf_counter() - start
         report["local"] = [str(p) for p in outs2]
     print(json.dumps(report))

@@ -125,3 +125,19 @@ def raster_masks(paths: Sequence[str], mode: str,
             f"no mask raster for {', '.join(missing)}: give one mask raster per image whose "
             f"file name contains the image's name (e.g. <image>_mask.tif)")
     return masks
+
+
+def masks_for(paths: Sequence[str], *, vector: Optional[str] = None, field: Optional[str] = None,
+              rasters: Sequence[str] = (), mode: str = "include") -> Optional[List]:
+    """One mask per image of ``paths`` from a polygon layer or from mask rasters (not both),
+    or None when neither is given."""
+    from .raster_io import describe
+
+    if vector and rasters:
+        raise InvalidInputError("give a mask layer or mask rasters, not both")
+    if not vector and not rasters:
+        return None
+    infos = [describe(path) for path in paths]
+    if vector:
+        return vector_masks(vector, mode, field, infos)
+    return raster_masks(rasters, mode, infos)

@@ -349,7 +349,7 @@ def _rgba(values: np.ndarray, valid: np.ndarray, limits: np.ndarray) -> np.ndarr
     scaled_values = np.clip((values - low) / (high - low), 0.0, 1.0)
     rgb = np.repeat(scaled_values, 3 // len(values), axis=0)
     rgba = np.concatenate([rgb * valid, valid[None].astype(float)])
-    return np.round(np.moveaxis(rgba, 0, -1) * 255).astype(np.uint8)
+    return np.ascontiguousarray(np.round(np.moveaxis(rgba, 0, -1) * 255).astype(np.uint8))
 
 
 def _write_previews(measured, folder: str, size: int, progress: Progress,
@@ -529,9 +529,9 @@ def _previews_table(previews: dict, labels: Sequence[str], files: str) -> str:
     half = len(labels)
     body = "".join(
         f"<tr><td>{html.escape(label)}</td>"
-        f"<td>{_image(files, *images[k], alt=f'{label} before')}</td>"
-        f"<td>{_image(files, *images[half + k], alt=f'{label} after')}</td></tr>"
-        for k, label in enumerate(labels))
+        f"<td>{_image(files, images[k][0], f'{label} before', images[k][1])}</td>"
+        f"<td>{_image(files, images[half + k][0], f'{label} after', images[half + k][1])}"
+        f"</td></tr>" for k, label in enumerate(labels))
     return f'<table class="previews"><tr><th>image</th><th>before</th><th>after</th></tr>' \
            f'{body}</table>'
 

@@ -1,0 +1,225 @@
+"""Normalization report: exact overlap differences, tiling invariance, nodata, atomic HTML."""
+
+import os
+import re
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+
+from support import write_raster
+from tessera.engine.errors import Cancelled, GridMismatchError, InvalidInputError
+from tessera.engine.executors import Execution
+from tessera.engine.report import normalization_report, overlap_differences
+
+NODATA = 65535
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _image(path, values, *, bands=2, size=(20, 20), origin=(500000.0, 4200000.0), res=2.0,
+           holes=(), crs="EPSG:32610"):
+    """A uint16 raster of ``values`` (one per band) with NODATA (an extreme value) in the
+    (row, col, height, width) ``holes``."""
+    array = np.empty((bands,) + size, np.uint16)
+    array[:] = np.asarray(values, np.uint16)[:, None, None]
+    for row, col, height, width in holes:
+        array[:, row:row + height, col:col + width] = NODATA
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    return write_raster(str(path), array, nodata=NODATA, res=res, origin=origin, crs=crs)
+
+
+def _leftovers(folder):
+    return [name for _, dirs, files in os.walk(folder) for name in dirs + files
+            if "partial" in name or name.endswith(".old")]
+
+
+def test_aligned_overlap_counts_only_pixels_valid_in_both(tmp_path):
+    # B starts 10 px right and 5 px down of A: overlap = A rows 5-19, cols 10-19 (150 px).
+    a = _image(tmp_path / "a.tif", [10, 20], holes=[(6, 11, 2, 2), (0, 0, 3, 3)])
+    b = _image(tmp_path / "b.tif", [14, 26], origin=(500020.0, 4199990.0), holes=[(4, 2, 3, 1)])
+    [pair] = overlap_differences([a, b], execution=Execution(window_size=7))
+    assert (pair.first, pair.second, pair.names) == (0, 1, ("a", "b"))
+    assert pair.count.tolist() == [150 - 4 - 3] * 2
+    assert pair.mad.tolist() == [4.0, 6.0] and pair.rmse.tolist() == [4.0, 6.0]
+    assert pair.mean_mad == 5.0 and pair.mean_rmse == 5.0 and pair.common
+
+
+def test_rmse_weighs_large_differences_more_than_mad(tmp_path):
+    a = _image(tmp_path / "a.tif", [10], bands=1)
+    array = np.full((1, 20, 20), 12, np.uint16)
+    array[:, :10] = 4  # differences -6 on half the pixels, +2 on the other half
+    b = write_raster(str(tmp_path / "b.tif"), array, nodata=NODATA)
+    [pair] = overlap_differences([a, b])
+    assert pair.mad.tolist() == [4.0] and pair.rmse.tolist() == [np.sqrt(20.0)]
+
+
+def test_unsigned_inputs_do_not_wrap(tmp_path):
+    a = _image(tmp_path / "a.tif", [3], bands=1)
+    b = _image(tmp_path / "b.tif", [65000], bands=1)
+    [pair] = overlap_differences([a, b])
+    assert pair.mad.tolist() == [64997.0]
+
+
+def test_shifted_grid_is_read_onto_the_first_and_nodata_never_bleeds(tmp_path):
+    # B is offset by half a pixel (bilinear reads); its nodata holes hold 65535.
+    a = _image(tmp_path / "a.tif", [10, 10])
+    b = _image(tmp_path / "b.tif", [14, 14], origin=(500011.0, 4199989.0),
+               holes=[(2, 2, 3, 3), (10, 0, 1, 20)])
+    [pair] = overlap_differences([a, b], execution=Execution(window_size=5))
+    assert 0 < pair.count[0] < 15 * 15
+    assert pair.mad == pytest.approx([4.0, 4.0], abs=1e-9)
+    assert pair.rmse == pytest.approx([4.0, 4.0], abs=1e-9)
+
+
+def test_pairs_without_common_pixels_and_without_overlap(tmp_path):
+    a = _image(tmp_path / "a.tif", [10], bands=1, holes=[(0, 15, 20, 5)])
+    touching = _image(tmp_path / "touching.tif", [12], bands=1, origin=(500040.0, 4200000.0))
+    inside_hole = _image(tmp_path / "hole.tif", [12], bands=1, size=(20, 5),
+                         origin=(500030.0, 4200000.0))
+    # a/touching and touching/hole share an edge only: no pair; a/hole overlap where a
+    # is nodata.
+    [pair] = overlap_differences([a, touching, inside_hole])
+    assert (pair.first, pair.second) == (0, 2)
+    assert not pair.common and pair.count.tolist() == [0.0] and np.isnan(pair.mean_mad)
+
+
+@pytest.fixture(scope="module")
+def random_pair(tmp_path_factory):
+    """Two 3-band int16 images with seeded values and nodata holes, on grids offset by a
+    fraction of a pixel and of different pixel size."""
+    folder = tmp_path_factory.mktemp("random")
+    rng = np.random.default_rng(5)
+    first = rng.integers(-500, 3000, (3, 41, 37)).astype(np.int16)
+    second = rng.integers(-500, 3000, (3, 33, 45)).astype(np.int16)
+    first[:, 5:9, 20:30] = -32768
+    second[1, 10:20, 3:6] = -32768
+    return [write_raster(str(folder / "first.tif"), first, nodata=-32768, res=2.0),
+            write_raster(str(folder / "second.tif"), second, nodata=-32768, res=2.5,
+                         origin=(500031.3, 4199979.1))]
+
+
+@pytest.mark.parametrize("execution", [Execution(window_size=7),
+                                       Execution("processes", workers=2, window_size=7)])
+def test_window_size_and_workers_do_not_change_the_numbers(random_pair, execution):
+    [whole] = overlap_differences(random_pair, execution=Execution(window_size=512))
+    [tiled] = overlap_differences(random_pair, execution=execution)
+    assert tiled.count.tolist() == whole.count.tolist() and whole.count.min() > 100
+    assert whole.count[1] < whole.count[0]  # band 2's holes are excluded in band 2 only
+    np.testing.assert_allclose(tiled.mad, whole.mad, rtol=1e-12)
+    np.testing.assert_allclose(tiled.rmse, whole.rmse, rtol=1e-12)
+
+
+@pytest.fixture
+def normalized(tmp_path):
+    """Inputs a&b (band 1: 10), b (band 1: 14, overlapping a&b) and c (overlapping only
+    a&b's nodata); outputs equal in the overlap, b's on a coarser grid."""
+    bands = dict(bands=3)
+    inputs = [_image(tmp_path / "in" / "a&b.tif", [10, 20, 30], holes=[(0, 15, 20, 5)],
+                     **bands),
+              _image(tmp_path / "in" / "b.tif", [14, 26, 30], origin=(500010.0, 4199990.0),
+                     **bands),
+              _image(tmp_path / "in" / "c.tif", [50, 50, 50], size=(5, 4),
+                     origin=(500032.0, 4200000.0), **bands)]
+    outputs = [_image(tmp_path / "out" / "a&b.tif", [12, 23, 30], holes=[(0, 15, 20, 5)],
+                      **bands),
+               _image(tmp_path / "out" / "b.tif", [12, 23, 30], origin=(500010.0, 4199990.0),
+                      res=4.0, size=(10, 10), **bands),
+               _image(tmp_path / "out" / "c.tif", [40, 40, 40], size=(5, 4),
+                      origin=(500032.0, 4200000.0), **bands)]
+    return inputs, outputs
+
+
+def test_report_numbers_plots_and_previews(tmp_path, normalized):
+    inputs, outputs = normalized
+    report = str(tmp_path / "new" / "folder" / "report.html")
+    progress = []
+    assert normalization_report(inputs, outputs, report, preview_size=16,
+                                execution=Execution(window_size=7),
+                                progress=progress.append) == report
+    page = open(report, encoding="utf-8").read()
+    for name in ("a&amp;b.tif", "b.tif", "c.tif"):
+        assert name in page
+    assert "a&b" not in page
+    # a/b: 4, 6, 0 per band before; 0 after -> mean seam MAD 3.33333 -> 0
+    assert "Mean seam MAD (over 1 overlapping pair(s)): 3.33333 \u2192 0 (-100.0 %)" in page
+    assert "no valid pixels in common before; no valid pixels in common after" in page
+    sources = re.findall(r'src="([^"]+)"', page)
+    assert len(sources) == 2 + 2 * 3
+    for source in sources:
+        with open(os.path.join(tmp_path / "new" / "folder", unquote(source)), "rb") as handle:
+            assert handle.read(8) == PNG
+    assert sorted(os.listdir(tmp_path / "new" / "folder")) == ["report.html", "report_files"]
+    assert _leftovers(tmp_path) == []
+    assert progress[-1] == pytest.approx(100.0)
+    assert progress == sorted(progress)
+
+
+def test_common_stretch_and_transparent_nodata(tmp_path, normalized):
+    from matplotlib.image import imread
+
+    inputs, outputs = normalized
+    report = str(tmp_path / "report.html")
+    normalization_report(inputs[:2], outputs[:2], report, labels=["A", "B"], preview_size=16)
+    files = tmp_path / "report_files"
+    a_before = imread(str(files / "preview_001_before.png"))
+    b_before = imread(str(files / "preview_002_before.png"))
+    b_after = imread(str(files / "preview_002_after.png"))
+    assert a_before.shape == (16, 16, 4)  # 20 x 20 read decimated to 16 px
+    assert (a_before[:, -3:, 3] == 0).all() and (a_before[:, :10, 3] == 1).all()
+    # One stretch for all: red (band 3) is 30 everywhere; blue (band 1) is 10 in a, 12 after
+    # and 14 in b before, the 2 and 98 % of all previews.
+    assert a_before[0, 0, 0] == b_before[0, 0, 0]
+    assert a_before[0, 0, 2] < b_after[0, 0, 2] < b_before[0, 0, 2]
+    page = open(report, encoding="utf-8").read()
+    assert "<td>A</td>" in page and "A / B" in page
+
+
+def test_a_new_report_replaces_the_old_and_cancel_keeps_it(tmp_path, normalized):
+    inputs, outputs = normalized
+    report = str(tmp_path / "report.html")
+    normalization_report(inputs[:2], outputs[:2], report, preview_size=16)
+    normalization_report(inputs, outputs, report, preview_size=16)
+    assert "c.tif" in open(report, encoding="utf-8").read()
+    calls = []
+    with pytest.raises(Cancelled):
+        normalization_report(inputs[:2], outputs[:2], report, preview_size=16,
+                             cancelled=lambda: calls.append(1) or len(calls) > 3)
+    assert "c.tif" in open(report, encoding="utf-8").read()
+    assert len(os.listdir(tmp_path / "report_files")) == 2 + 2 * 3
+    assert _leftovers(tmp_path) == []
+
+
+def test_cancel_at_the_last_check_leaves_nothing(tmp_path, normalized):
+    inputs, outputs = normalized
+    calls = []
+    normalization_report(inputs, outputs, str(tmp_path / "dry" / "r.html"),
+                         cancelled=lambda: calls.append(1) and False)
+    checks, calls[:] = len(calls), []
+    with pytest.raises(Cancelled, match="no report was written"):
+        normalization_report(inputs, outputs, str(tmp_path / "r.html"),
+                             cancelled=lambda: calls.append(1) or len(calls) == checks)
+    assert sorted(os.listdir(tmp_path)) == ["dry", "in", "out"]
+
+
+@pytest.mark.parametrize("change, error, words", [
+    (dict(outputs=1), InvalidInputError, "3 input image(s) but 2 normalized image(s) given"),
+    (dict(report="report.htm"), InvalidInputError, "report.htm' does not end in .html"),
+    (dict(labels=["x"]), InvalidInputError, "1 label(s) given for 3 image(s)"),
+    (dict(preview_size=8), InvalidInputError, "preview size 8 px is too small"),
+    (dict(bands=1), InvalidInputError,
+     "normalized raster 'o0' has 1 band(s) but input 'a&b' has 3"),
+    (dict(crs="EPSG:32611"), GridMismatchError, "'o0' is in another CRS than input 'a&b'"),
+])
+def test_bad_input(tmp_path, normalized, change, error, words):
+    inputs, outputs = normalized
+    if "outputs" in change:
+        outputs = outputs[:2]
+    if "bands" in change or "crs" in change:
+        bands = change.get("bands", 3)
+        outputs = [_image(tmp_path / f"o{k}.tif", [1] * bands, bands=bands,
+                          crs=change.get("crs", "EPSG:32610")) for k in range(3)]
+    report = str(tmp_path / "report" / change.get("report", "report.html"))
+    with pytest.raises(error, match=re.escape(words)):
+        normalization_report(inputs, outputs, report, labels=change.get("labels"),
+                             preview_size=change.get("preview_size", 256))
+    assert not os.path.exists(tmp_path / "report")
