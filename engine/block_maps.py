@@ -53,12 +53,17 @@ class BlockGrid:
         left out and the others reweighted; NaN where all four neighbours are NaN."""
         left, bottom, right, top = self.bounds
         x, y = _centres(grid, window)
-        weights_r = _axis_weights((top - y) / (top - bottom) * self.rows - 0.5, self.rows)
-        weights_c = _axis_weights((x - left) / (right - left) * self.cols - 0.5, self.cols)
+        rows = _neighbours((top - y) / (top - bottom) * self.rows - 0.5, self.rows)
+        cols = _neighbours((x - left) / (right - left) * self.cols - 0.5, self.cols)
         known = ~np.isnan(block_map)
         values = np.where(known, block_map, 0.0)
-        total = weights_r @ values @ weights_c.T
-        weight = weights_r @ known.astype(np.float64) @ weights_c.T
+        total = np.zeros((block_map.shape[0], len(y), len(x)))
+        weight = np.zeros(total.shape)
+        for row, row_weight in rows:
+            for col, col_weight in cols:
+                w = row_weight[:, None] * col_weight[None, :]
+                total += values[:, row][:, :, col] * w
+                weight += known[:, row][:, :, col] * w
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(weight > 1e-12, total / np.where(weight > 1e-12, weight, 1.0),
                             np.nan)
@@ -79,17 +84,14 @@ def _centres(grid: Grid, window: Window) -> Tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _axis_weights(position: np.ndarray, count: int) -> np.ndarray:
-    """(len(position), count) linear interpolation weights between block centres."""
+def _neighbours(position: np.ndarray, count: int):
+    """The two block indices around each position along one axis and their linear weights,
+    as ((low, 1 - frac), (high, frac)). Element-wise only (no BLAS), so every process and
+    every window computes identical values."""
     position = np.clip(position, 0, count - 1)
     low = np.floor(position).astype(np.int64)
-    high = np.minimum(low + 1, count - 1)
     frac = position - low
-    weights = np.zeros((len(position), count))
-    rows = np.arange(len(position))
-    np.add.at(weights, (rows, low), 1 - frac)
-    np.add.at(weights, (rows, high), frac)
-    return weights
+    return ((low, 1 - frac), (np.minimum(low + 1, count - 1), frac))
 
 
 def block_grid(bounds: Bounds, blocks, image_count: int) -> BlockGrid:

@@ -255,7 +255,8 @@ def normalization_report(inputs: Sequence[str], outputs: Sequence[str], report_p
     before = check_images(inputs, "input raster")
     after = check_images(outputs, "normalized raster")
     _check_pairs(before, after)
-    labels = list(labels) if labels is not None else [info.stem for info in before]
+    labels = [str(label) for label in labels] if labels is not None else [
+        info.stem for info in before]
     if len(labels) != len(before):
         raise InvalidInputError(f"{len(labels)} label(s) given for {len(before)} image(s): "
                                 f"give one label per input image, or none")
@@ -347,14 +348,24 @@ def _rgba(values: np.ndarray, valid: np.ndarray, limits: np.ndarray) -> np.ndarr
     """8-bit RGBA (rows, cols, 4) of a preview; nodata is fully transparent."""
     low, high = limits[:, 0, None, None], limits[:, 1, None, None]
     scaled_values = np.clip((values - low) / (high - low), 0.0, 1.0)
-    rgb = np.repeat(scaled_values, 3 // len(values), axis=0)
+    rgb = np.repeat(scaled_values, 3 // len(values), axis=0)  # grey: band 1 thrice
     rgba = np.concatenate([rgb * valid, valid[None].astype(float)])
     return np.ascontiguousarray(np.round(np.moveaxis(rgba, 0, -1) * 255).astype(np.uint8))
 
 
+@dataclass
+class _Previews:
+    """The preview PNGs: the bands shown, their common stretch (bands, 2) and, before then
+    after, the (file name, (rows, cols)) of every image."""
+
+    bands: Tuple[int, ...]
+    limits: np.ndarray
+    images: List[Tuple[str, Tuple[int, int]]]
+
+
 def _write_previews(measured, folder: str, size: int, progress: Progress,
-                    cancelled: CancelCheck) -> dict:
-    """Write one PNG per image and side; return their names, shapes and the stretch."""
+                    cancelled: CancelCheck) -> _Previews:
+    """Write one PNG per image and side into ``folder``."""
     from matplotlib.image import imsave
 
     bands = _display_bands(measured[0].infos[0].count)
@@ -373,7 +384,7 @@ def _write_previews(measured, folder: str, size: int, progress: Progress,
         name = f"preview_{image + 1:03d}_{('before', 'after')[side]}.png"
         imsave(os.path.join(folder, name), _rgba(values, valid, limits))
         names.append((name, valid.shape))
-    return {"bands": bands, "limits": limits, "images": names}
+    return _Previews(bands, limits, names)
 
 
 # -- plots ------------------------------------------------------------------------------------
@@ -381,6 +392,7 @@ def _write_previews(measured, folder: str, size: int, progress: Progress,
 def _plot_profiles(measured, labels: Sequence[str], path: str) -> None:
     """Mean of every band per image: before dashed, after solid, one colour per image."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7.5, 4.0))
     axes = figure.add_subplot()
@@ -390,14 +402,18 @@ def _plot_profiles(measured, labels: Sequence[str], path: str) -> None:
         axes.plot(bands, measured[0].moments[k].mean, linestyle="--", linewidth=1,
                   color=colour)
         axes.plot(bands, measured[1].moments[k].mean, linestyle="-", linewidth=1,
-                  color=colour, label=label)
-    axes.set_xticks(bands)
+                  color=colour, label=_plain(label))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("band")
     axes.set_ylabel("mean")
     axes.set_title("Mean per band: before (dashed), after (solid)")
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+
+
+def _plain(label: str) -> str:
+    """``label`` as literal matplotlib text: a ``$`` would otherwise start mathtext."""
+    return label.replace("$", r"\$")
 
 
 def _pair_rows(measured) -> List[Tuple[int, int, Optional[PairDifference],
@@ -420,12 +436,13 @@ def _plot_pairs(rows, labels: Sequence[str], path: str) -> None:
     figure = Figure(figsize=(max(5.0, 2.0 + 0.7 * len(rows)), 4.0))
     axes = figure.add_subplot()
     where = np.arange(len(rows))
-    axes.bar(where - 0.2, [_mad(before) for _, _, before, _ in rows], 0.4, label="before",
-             color="0.6")
-    axes.bar(where + 0.2, [_mad(after) for _, _, _, after in rows], 0.4, label="after",
-             color="C0")
+    for shift, side, name, colour in ((-0.2, 2, "before", "0.6"), (0.2, 3, "after", "C0")):
+        bars = axes.bar(where + shift, [_mad(row[side]) for row in rows], 0.4, label=name,
+                        color=colour)
+        axes.bar_label(bars, fmt="%.4g", fontsize="x-small")
+    axes.set_xlim(-0.8, len(rows) - 0.2)
     axes.set_xticks(where)
-    axes.set_xticklabels([f"{labels[i]} / {labels[j]}" for i, j, _, _ in rows],
+    axes.set_xticklabels([_plain(f"{labels[i]} / {labels[j]}") for i, j, _, _ in rows],
                          rotation=30, ha="right", fontsize="small")
     axes.set_ylabel("mean absolute difference")
     axes.set_title("Overlap differences (mean over bands)")
@@ -524,8 +541,8 @@ def _pairs_table(rows, labels: Sequence[str], bands: int) -> str:
                    "RMSE before", "RMSE after", "note"], table)
 
 
-def _previews_table(previews: dict, labels: Sequence[str], files: str) -> str:
-    images = previews["images"]
+def _previews_table(previews: _Previews, labels: Sequence[str], files: str) -> str:
+    images = previews.images
     half = len(labels)
     body = "".join(
         f"<tr><td>{html.escape(label)}</td>"
@@ -546,12 +563,12 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 
-def _page(measured, labels: Sequence[str], rows, previews: dict, files: str) -> str:
+def _page(measured, labels: Sequence[str], rows, previews: _Previews, files: str) -> str:
     """The whole HTML page (self-contained but for the PNGs, linked relatively)."""
     bands = measured[0].infos[0].count
-    shown = ", ".join(str(band) for band in previews["bands"])
+    shown = ", ".join(str(band) for band in previews.bands)
     limits = "; ".join(f"band {band}: {_number(low)} \u2013 {_number(high)}"
-                       for band, (low, high) in zip(previews["bands"], previews["limits"]))
+                       for band, (low, high) in zip(previews.bands, previews.limits))
     date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     pairs = (f"{_image(files, 'overlaps.png', 'overlap differences before and after')}"
              f"{_pairs_table(rows, labels, bands)}" if rows else
@@ -573,7 +590,7 @@ written {date} by the Tessera engine.</p>
 valid in both images, on the first image's grid.</p>
 {pairs}
 <h2>Previews</h2>
-<p>Bands {shown} as {'red, green, blue' if len(previews['bands']) == 3 else 'grey'}, one
+<p>Bands {shown} as {'red, green, blue' if len(previews.bands) == 3 else 'grey'}, one
 2&ndash;98 % stretch shared by every image before and after ({html.escape(limits)});
 nodata is black.</p>
 {_previews_table(previews, labels, files)}

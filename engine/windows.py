@@ -100,8 +100,10 @@ class Grid:
         """The grid of ``window`` of this grid (same pixels, shifted origin)."""
         from affine import Affine
 
-        return Grid(self.crs, self.transform * Affine.translation(window.col, window.row),
-                    window.width, window.height)
+        t = self.transform
+        shifted = Affine(t.a, t.b, t.c + t.a * window.col + t.b * window.row,
+                         t.d, t.e, t.f + t.d * window.col + t.e * window.row)
+        return Grid(self.crs, shifted, window.width, window.height)
 
     def same_as(self, other: "Grid", tolerance: float = 1e-9) -> bool:
         """True when both grids put every pixel in the same place."""

@@ -72,6 +72,8 @@ def distorted_tiles(folder, gains, offsets, *, gradient=0.0, dtype=np.int16, ban
 
     Returns (tile paths, truth array (bands, 160, 160) with NaN at nodata).
     """
+    from affine import Affine
+
     truth, profile = read_raster(WORLDVIEW)
     truth = truth[:bands, 100:260, 100:260].astype(np.float64)
     truth[truth == profile["nodata"]] = np.nan
@@ -88,7 +90,8 @@ def distorted_tiles(folder, gains, offsets, *, gradient=0.0, dtype=np.int16, ban
         offset = np.asarray(offsets[k], float).reshape(-1, 1, 1)
         values = np.where(np.isnan(part), -9999, np.round(part * gain * shade + offset)
                           if np.dtype(dtype).kind != "f" else part * gain * shade + offset)
-        tile_transform = transform * transform.translation(100 + col, 100 + row)
+        tile_transform = Affine(transform.a, 0, transform.c + transform.a * (100 + col),
+                                0, transform.e, transform.f + transform.e * (100 + row))
         paths.append(write_raster(os.path.join(folder, f"tile{k}.tif"), values.astype(dtype),
                                   nodata=-9999, crs=profile["crs"], transform=tile_transform))
     return paths, truth

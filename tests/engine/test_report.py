@@ -28,6 +28,11 @@ def _image(path, values, *, bands=2, size=(20, 20), origin=(500000.0, 4200000.0)
     return write_raster(str(path), array, nodata=NODATA, res=res, origin=origin, crs=crs)
 
 
+def _text(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def _leftovers(folder):
     return [name for _, dirs, files in os.walk(folder) for name in dirs + files
             if "partial" in name or name.endswith(".old")]
@@ -136,7 +141,7 @@ def test_report_numbers_plots_and_previews(tmp_path, normalized):
     assert normalization_report(inputs, outputs, report, preview_size=16,
                                 execution=Execution(window_size=7),
                                 progress=progress.append) == report
-    page = open(report, encoding="utf-8").read()
+    page = _text(report)
     for name in ("a&amp;b.tif", "b.tif", "c.tif"):
         assert name in page
     assert "a&b" not in page
@@ -170,7 +175,7 @@ def test_common_stretch_and_transparent_nodata(tmp_path, normalized):
     # and 14 in b before, the 2 and 98 % of all previews.
     assert a_before[0, 0, 0] == b_before[0, 0, 0]
     assert a_before[0, 0, 2] < b_after[0, 0, 2] < b_before[0, 0, 2]
-    page = open(report, encoding="utf-8").read()
+    page = _text(report)
     assert "<td>A</td>" in page and "A / B" in page
 
 
@@ -179,12 +184,12 @@ def test_a_new_report_replaces_the_old_and_cancel_keeps_it(tmp_path, normalized)
     report = str(tmp_path / "report.html")
     normalization_report(inputs[:2], outputs[:2], report, preview_size=16)
     normalization_report(inputs, outputs, report, preview_size=16)
-    assert "c.tif" in open(report, encoding="utf-8").read()
+    assert "c.tif" in _text(report)
     calls = []
     with pytest.raises(Cancelled):
         normalization_report(inputs[:2], outputs[:2], report, preview_size=16,
                              cancelled=lambda: calls.append(1) or len(calls) > 3)
-    assert "c.tif" in open(report, encoding="utf-8").read()
+    assert "c.tif" in _text(report)
     assert len(os.listdir(tmp_path / "report_files")) == 2 + 2 * 3
     assert _leftovers(tmp_path) == []
 
@@ -199,6 +204,17 @@ def test_cancel_at_the_last_check_leaves_nothing(tmp_path, normalized):
         normalization_report(inputs, outputs, str(tmp_path / "r.html"),
                              cancelled=lambda: calls.append(1) or len(calls) == checks)
     assert sorted(os.listdir(tmp_path)) == ["dry", "in", "out"]
+
+
+def test_single_band_image_without_partners(tmp_path):
+    before = _image(tmp_path / "in" / "solo.tif", [100], bands=1, holes=[(0, 0, 20, 10)])
+    after = _image(tmp_path / "out" / "solo.tif", [200], bands=1, holes=[(0, 0, 20, 10)])
+    report = normalization_report([before], [after], str(tmp_path / "solo.html"))
+    page = _text(report)
+    assert "there is no seam to compare" in page and "No two images overlap" in page
+    assert "<td>solo</td><td>1</td><td>100</td><td>200</td><td>0</td><td>0</td>" in page
+    assert sorted(os.listdir(tmp_path / "solo_files")) == [
+        "preview_001_after.png", "preview_001_before.png", "profiles.png"]
 
 
 @pytest.mark.parametrize("change, error, words", [
