@@ -5,5 +5,7 @@ from .focal_statistics import FocalStatistics
 from .footprints import Footprints
 from .global_regression import GlobalRegression
 from .local_adjustment import LocalBlockAdjustment
+from .normalization_report import NormalizationReport
 
-ALGORITHMS = (BandMath, FocalStatistics, Footprints, GlobalRegression, LocalBlockAdjustment)
+ALGORITHMS = (BandMath, FocalStatistics, Footprints, GlobalRegression, LocalBlockAdjustment,
+              NormalizationReport)

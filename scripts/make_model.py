@@ -1,13 +1,17 @@
-"""Build the example model models/bandmath_focal_footprints.model3 with PyQGIS.
+"""Build the example models in models/ with PyQGIS.
 
-    /usr/bin/python3 scripts/make_model.py [output.model3]
+    /usr/bin/python3 scripts/make_model.py [folder]
 
-The model chains Tessera's band math (an index from an input raster), focal
-statistics (a circular mean of every band of that index) and raster footprints
-(the valid-data outline of the smoothed result). Its inputs are the raster, the
-expression and the radius; its outputs are named ``childId:outputName`` as
-qgis_process expects them: ``bandmath:index``, ``focal:smoothed`` and
-``footprints:footprints``. Run it with
+* ``bandmath_focal_footprints.model3`` chains band math (an index from an
+  input raster), focal statistics (a circular mean of that index) and raster
+  footprints; inputs ``input``, ``expression``, ``radius``; outputs
+  ``bandmath:index``, ``focal:smoothed``, ``footprints:footprints``.
+* ``radiometric_normalization.model3`` chains global regression, local block
+  adjustment and the normalization report; inputs ``inputs`` and ``blocks``;
+  outputs ``global:global`` and ``local:local`` (folders) and
+  ``report:report`` (HTML).
+
+Outputs are named ``childId:outputName`` as qgis_process expects them, e.g.
 
     qgis_process.bin run models/bandmath_focal_footprints.model3 -- \\
         input=examples/data/worldview3_2016-09-30.tif \\
@@ -16,7 +20,7 @@ qgis_process expects them: ``bandmath:index``, ``focal:smoothed`` and
 
 Running this script needs QGIS (Debian: /usr/bin/python3); the Tessera
 provider is registered from this checkout, whatever the checkout is called.
-The tests import :func:`build_model` to check the committed file is current.
+The tests import :data:`MODELS` to check the committed files are current.
 """
 
 import os
@@ -24,73 +28,110 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODEL = os.path.join(ROOT, "models", "bandmath_focal_footprints.model3")
+MODELS_DIR = os.path.join(ROOT, "models")
 
-NAME, GROUP = "bandmath_focal_footprints", "Tessera examples"
+GROUP = "Tessera examples"
 DEFAULT_EXPRESSION = "(b7 - b5) / (b7 + b5)"
 
 
-def build_model():
-    """The model as a QgsProcessingModelAlgorithm (needs the tessera provider registered)."""
-    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
-                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput,
-                           QgsProcessingModelParameter, QgsProcessingParameterNumber,
-                           QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
-    from qgis.PyQt.QtCore import QPointF
+class ModelBuilder:
+    """Adds parameters and child algorithms to a QgsProcessingModelAlgorithm with positions
+    laid out top to bottom; children's destinations become model outputs."""
 
-    model = QgsProcessingModelAlgorithm(NAME, GROUP, "tesseraexamples")
-    model.setHelpContent({
-        "ALG_DESC": "Band math index of a raster, smoothed with a circular focal mean, and "
-                    "the footprint of the smoothed result. Example of Tessera in the modeler.",
-        "input": "Raster to compute the index from.",
-        "expression": "Band math expression(s), ';'-separated (one output band each). The "
-                      "default is NDVI for WorldView-3 (b5 red, b7 near infrared).",
-        "radius": "Radius of the circular focal mean, in pixels.",
-    })
+    def __init__(self, name, description, help_texts):
+        from qgis.core import QgsProcessingModelAlgorithm
 
-    def parameter(definition, x):
+        self.model = QgsProcessingModelAlgorithm(name, GROUP, "tesseraexamples")
+        self.model.setHelpContent(dict(help_texts, ALG_DESC=description))
+
+    def parameter(self, definition, x):
+        from qgis.core import QgsProcessingModelParameter
+        from qgis.PyQt.QtCore import QPointF
+
         component = QgsProcessingModelParameter(definition.name())
         component.setPosition(QPointF(x, 60))
-        model.addModelParameter(definition, component)
+        self.model.addModelParameter(definition, component)
 
-    parameter(QgsProcessingParameterRasterLayer("input", "Input raster"), 120)
-    parameter(QgsProcessingParameterString("expression", "Expression",
-                                           defaultValue=DEFAULT_EXPRESSION), 340)
-    parameter(QgsProcessingParameterNumber("radius", "Focal radius (pixels)",
-                                           QgsProcessingParameterNumber.Double,
-                                           defaultValue=2.0, minValue=1.0), 560)
-
+    @staticmethod
     def static(value):
+        from qgis.core import QgsProcessingModelChildParameterSource
+
         return [QgsProcessingModelChildParameterSource.fromStaticValue(value)]
 
+    @staticmethod
     def from_parameter(name):
+        from qgis.core import QgsProcessingModelChildParameterSource
+
         return [QgsProcessingModelChildParameterSource.fromModelParameter(name)]
 
+    @staticmethod
     def from_child(child_id, output="OUTPUT"):
+        from qgis.core import QgsProcessingModelChildParameterSource
+
         return [QgsProcessingModelChildParameterSource.fromChildOutput(child_id, output)]
 
-    def child(child_id, algorithm_id, description, sources, output, output_description, y):
+    def child(self, child_id, algorithm_id, description, sources, outputs, y):
+        """Add a step; parameters missing from ``sources`` get their defaults; ``outputs``
+        maps the child's destination parameter to (model output name, description)."""
+        from qgis.core import (QgsApplication, QgsProcessingModelChildAlgorithm,
+                               QgsProcessingModelOutput)
+        from qgis.PyQt.QtCore import QPointF
+
         step = QgsProcessingModelChildAlgorithm(algorithm_id)
         step.setChildId(child_id)
         step.setDescription(description)
         step.setPosition(QPointF(340, y))
-        for name, source in sources.items():
-            step.addParameterSources(name, source)
-        model_output = QgsProcessingModelOutput(output, output_description)
-        model_output.setChildId(child_id)
-        model_output.setChildOutputName("OUTPUT")
-        model_output.setPosition(QPointF(600, y + 40))
-        step.setModelOutputs({output: model_output})
-        assert model.addChildAlgorithm(step) == child_id
+        for definition in QgsApplication.processingRegistry().algorithmById(
+                algorithm_id).parameterDefinitions():
+            name = definition.name()
+            if name in sources:
+                step.addParameterSources(name, sources[name])
+            elif not definition.isDestination():
+                step.addParameterSources(name, self.static(definition.defaultValue()))
+        model_outputs = {}
+        for offset, (child_output, (output, output_description)) in enumerate(outputs.items()):
+            model_output = QgsProcessingModelOutput(output, output_description)
+            model_output.setChildId(child_id)
+            model_output.setChildOutputName(child_output)
+            model_output.setPosition(QPointF(600, y + 40 + 30 * offset))
+            model_outputs[output] = model_output
+        step.setModelOutputs(model_outputs)
+        assert self.model.addChildAlgorithm(step) == child_id
         return step
 
-    child("bandmath", "tessera:bandmath", "Index (band math)", {
+    def done(self):
+        self.model.updateDestinationParameters()
+        return self.model
+
+
+def build_analysis_model():
+    """Band math -> focal statistics -> footprints (needs the tessera provider registered)."""
+    from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                           QgsProcessingParameterString)
+
+    build = ModelBuilder("bandmath_focal_footprints",
+                         "Band math index of a raster, smoothed with a circular focal mean, "
+                         "and the footprint of the smoothed result. Example of Tessera in "
+                         "the modeler.", {
+                             "input": "Raster to compute the index from.",
+                             "expression": "Band math expression(s), ';'-separated (one output "
+                                           "band each). The default is NDVI for WorldView-3 "
+                                           "(b5 red, b7 near infrared).",
+                             "radius": "Radius of the circular focal mean, in pixels."})
+    build.parameter(QgsProcessingParameterRasterLayer("input", "Input raster"), 120)
+    build.parameter(QgsProcessingParameterString("expression", "Expression",
+                                                 defaultValue=DEFAULT_EXPRESSION), 340)
+    build.parameter(QgsProcessingParameterNumber("radius", "Focal radius (pixels)",
+                                                 QgsProcessingParameterNumber.Double,
+                                                 defaultValue=2.0, minValue=1.0), 560)
+    static, from_parameter, from_child = build.static, build.from_parameter, build.from_child
+    build.child("bandmath", "tessera:bandmath", "Index (band math)", {
         "INPUTS": from_parameter("input"),
         "EXPRESSION": from_parameter("expression"),
         "DATA_TYPE": static(0),  # float32
         "NODATA": static(None),
-    }, "index", "Index", 200)
-    child("focal", "tessera:focalstatistics", "Smooth (circular focal mean)", {
+    }, {"OUTPUT": ("index", "Index")}, 200)
+    build.child("focal", "tessera:focalstatistics", "Smooth (circular focal mean)", {
         "INPUT": from_child("bandmath"),
         "BANDS": static(None),  # all bands
         "STATISTIC": static(0),  # mean
@@ -103,19 +144,61 @@ def build_model():
         "TARGET": static(0),  # valid cells only
         "DATA_TYPE": static(0),  # auto
         "NODATA": static(None),
-    }, "smoothed", "Smoothed index", 340)
-    child("footprints", "tessera:footprints", "Footprint of the smoothed index", {
+    }, {"OUTPUT": ("smoothed", "Smoothed index")}, 340)
+    build.child("footprints", "tessera:footprints", "Footprint of the smoothed index", {
         "INPUTS": from_child("focal"),
         "COMBINE": static(0),  # any band valid
         "SIMPLIFY": static(0.0),
         "MIN_HOLE_AREA": static(0.0),
-    }, "footprints", "Footprint", 480)
-    model.updateDestinationParameters()
-    return model
+    }, {"OUTPUT": ("footprints", "Footprint")}, 480)
+    return build.done()
+
+
+def build_normalization_model():
+    """Global regression -> local block adjustment -> report."""
+    from qgis.core import (QgsProcessing, QgsProcessingParameterMultipleLayers,
+                           QgsProcessingParameterNumber)
+
+    build = ModelBuilder("radiometric_normalization",
+                         "Relative radiometric normalization of overlapping rasters: global "
+                         "regression (one gain and offset per image and band), then local "
+                         "block adjustment (smooth block-wise corrections), then an HTML "
+                         "report comparing the inputs with the final rasters.", {
+                             "inputs": "Overlapping rasters with the same CRS and bands.",
+                             "blocks": "Target number of local blocks per image."})
+    build.parameter(QgsProcessingParameterMultipleLayers(
+        "inputs", "Overlapping rasters", QgsProcessing.TypeRaster), 120)
+    build.parameter(QgsProcessingParameterNumber(
+        "blocks", "Local blocks per image", QgsProcessingParameterNumber.Integer,
+        defaultValue=100, minValue=1), 340)
+    static, from_parameter, from_child = build.static, build.from_parameter, build.from_child
+    build.child("global", "tessera:globalregression", "Global regression", {
+        "INPUTS": from_parameter("inputs"),
+        "REFERENCE_MODE": static(0),  # all images anchor the model
+        "FIT": static(0),  # least squares
+        "DATA_TYPE": static(0),  # same as input
+    }, {"OUTPUT_FOLDER": ("global", "Global regression folder")}, 200)
+    build.child("local", "tessera:localblockadjustment", "Local block adjustment", {
+        "INPUTS": from_child("global", "OUTPUT_LAYERS"),
+        "BLOCK_METHOD": static(0),  # blocks per image
+        "BLOCKS": from_parameter("blocks"),
+        "CORRECTION": static(0),  # gamma
+        "DATA_TYPE": static(0),  # same as input
+    }, {"OUTPUT_FOLDER": ("local", "Normalized rasters folder")}, 360)
+    build.child("report", "tessera:normalizationreport", "Report", {
+        "BEFORE": from_parameter("inputs"),
+        "AFTER": from_child("local", "OUTPUT_LAYERS"),
+    }, {"OUTPUT": ("report", "Normalization report")}, 520)
+    return build.done()
+
+
+#: Every shipped model: file name -> builder.
+MODELS = {"bandmath_focal_footprints.model3": build_analysis_model,
+          "radiometric_normalization.model3": build_normalization_model}
 
 
 def main(argv):
-    target = argv[1] if len(argv) > 1 else MODEL
+    folder = argv[1] if len(argv) > 1 else MODELS_DIR
     os.environ.setdefault("QT_HASH_SEED", "0")  # stable XML attribute order: small diffs
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="tessera-model-"))
@@ -137,16 +220,17 @@ def main(argv):
     provider = TesseraProvider()
     QgsApplication.processingRegistry().addProvider(provider)
 
-    model = build_model()
-    ok, issues = model.validate()
-    if not ok:
-        print("the model is not valid:\n" + "\n".join(issues), file=sys.stderr)
-        return 1
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    if not model.toFile(target):
-        print(f"could not write {target}", file=sys.stderr)
-        return 1
-    print(f"wrote {target}")
+    for file_name, build in MODELS.items():
+        model = build()
+        ok, issues = model.validate()
+        if not ok:
+            print(f"{file_name} is not valid:\n" + "\n".join(issues), file=sys.stderr)
+            return 1
+        target = os.path.join(folder, file_name)
+        if not model.toFile(target):
+            print(f"could not write {target}", file=sys.stderr)
+            return 1
+        print(f"wrote {target}")
     del app
     return 0
 
