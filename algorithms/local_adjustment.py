@@ -4,15 +4,17 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterExtent,
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber)
 
-from ..engine.local_adjustment import AUTOMATIC, CORRECTIONS, local_block_adjustment
+from ..engine.local_adjustment import (AUTOMATIC, CORRECTIONS, REFERENCES,
+                                       local_block_adjustment)
 from .compat import DOUBLE, INTEGER
 from .normalization_base import NormalizationAlgorithm
 
 
 class LocalBlockAdjustment(NormalizationAlgorithm):
-    (BLOCK_METHOD, BLOCKS, ROWS, COLS, CORRECTION, ALPHA, THRESHOLD, CANVAS, LOAD_MAPS,
-     SAVE_MAPS) = ("BLOCK_METHOD", "BLOCKS", "ROWS", "COLS", "CORRECTION", "ALPHA",
-                   "THRESHOLD", "CANVAS", "LOAD_MAPS", "SAVE_MAPS")
+    (BLOCK_METHOD, BLOCKS, ROWS, COLS, CORRECTION, REFERENCE, ALPHA, THRESHOLD, CANVAS,
+     LOAD_MAPS, SAVE_MAPS) = ("BLOCK_METHOD", "BLOCKS", "ROWS", "COLS", "CORRECTION",
+                              "REFERENCE", "ALPHA", "THRESHOLD", "CANVAS", "LOAD_MAPS",
+                              "SAVE_MAPS")
     default_template = "{stem}_local.tif"
 
     def name(self):
@@ -29,9 +31,12 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
         return self.tr(
             "Removes smooth brightness differences left after a global regression (illumination "
             "gradients, haze): a block grid covers all images; each image's block means are "
-            "compared with the mean of all images, both interpolated bilinearly between block "
-            "centres, and each pixel is corrected towards that mean (Yu et al. 2017, local "
-            "phase).\n\nCorrection: gamma (P' = P^g with g = ln M_ref / ln M_local, shifted "
+            "compared with the mean of all images over the same pixels, both interpolated "
+            "bilinearly between block centres, and each pixel is corrected towards that mean "
+            "(Yu et al. 2017, local phase). Where an image overlaps no other, nothing changes. "
+            "(The spectralmatch variant compares with the mean of all images' block means, "
+            "which mixes different areas in blocks at image edges.)\n\nCorrection (offset "
+            "measured best on our benchmark): gamma (P' = P^g with g = ln M_ref / ln M_local, shifted "
             "once per image when values are below 1), linear ratio (P' = P M_ref / M_local) or "
             "offset (P' = P + M_ref - M_local). Alpha blends the target between the local (0) "
             "and the reference mean (1).\n\nBlocks: a target number per image, an explicit "
@@ -58,6 +63,11 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.CORRECTION, self.tr("Correction"),
             options=[self.tr("gamma"), self.tr("linear ratio"), self.tr("offset")],
+            defaultValue=CORRECTIONS.index("offset")))
+        self.add_advanced(QgsProcessingParameterEnum(
+            self.REFERENCE, self.tr("Correct each block towards"),
+            options=[self.tr("the mean of all images over the same pixels"),
+                     self.tr("the mean of all images' block means (spectralmatch)")],
             defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.ALPHA, self.tr("Alpha (0 = no change, 1 = full correction)"), type=DOUBLE,
@@ -93,6 +103,7 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
         outputs = local_block_adjustment(
             paths, blocks=blocks,
             correction=CORRECTIONS[self.parameterAsEnum(parameters, self.CORRECTION, context)],
+            reference=REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)],
             alpha=self.parameterAsDouble(parameters, self.ALPHA, context),
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
             masks=self.masks(parameters, context, paths), canvas=canvas,

@@ -57,13 +57,8 @@ class BlockGrid:
         cols = _neighbours((x - left) / (right - left) * self.cols - 0.5, self.cols)
         known = ~np.isnan(block_map)
         values = np.where(known, block_map, 0.0)
-        total = np.zeros((block_map.shape[0], len(y), len(x)))
-        weight = np.zeros(total.shape)
-        for row, row_weight in rows:
-            for col, col_weight in cols:
-                w = row_weight[:, None] * col_weight[None, :]
-                total += values[:, row][:, :, col] * w
-                weight += known[:, row][:, :, col] * w
+        total = _separable(values, rows, cols)
+        weight = _separable(known.astype(np.float64), rows, cols)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(weight > 1e-12, total / np.where(weight > 1e-12, weight, 1.0),
                             np.nan)
@@ -82,6 +77,16 @@ def _centres(grid: Grid, window: Window) -> Tuple[np.ndarray, np.ndarray]:
     x = t.c + t.a * (np.arange(window.col, window.col_stop) + 0.5)
     y = t.f + t.e * (np.arange(window.row, window.row_stop) + 0.5)
     return x, y
+
+
+def _separable(values: np.ndarray, rows, cols) -> np.ndarray:
+    """Linear interpolation of (bands, block rows, block cols) ``values`` along columns,
+    then along rows: the bilinear value at every pixel, element-wise only."""
+    (col_low, col_low_w), (col_high, col_high_w) = cols
+    across = values[:, :, col_low] * col_low_w + values[:, :, col_high] * col_high_w
+    (row_low, row_low_w), (row_high, row_high_w) = rows
+    return (across[:, row_low] * row_low_w[:, None]
+            + across[:, row_high] * row_high_w[:, None])
 
 
 def _neighbours(position: np.ndarray, count: int):
@@ -136,47 +141,71 @@ def blocks_from_variation(bounds: Bounds, mean: float, std: float) -> BlockGrid:
 
 
 class BlockAccumulator:
-    """Streams per-block sums and counts of every band, and the bands' minimum."""
+    """Streams per-block sums and counts of an image's bands, and the bands' minimum.
 
-    def __init__(self, bands: int, blocks: BlockGrid, grid: Grid, mask=None):
+    With partner images (sources after the first, read onto the image's grid)
+    it also sums, over the same pixels, the *pixel reference*: the mean of
+    every image valid at the pixel, the image included. Block means of the
+    image and of its pixel reference then cover exactly the same pixels, so
+    texture never passes for a brightness difference at image edges.
+    """
+
+    def __init__(self, bands: int, blocks: BlockGrid, grid: Grid, masks: tuple = (None,)):
         self.blocks = blocks
         self.grid = grid
-        self.mask = mask
+        self.masks = masks
         size = blocks.rows * blocks.cols
         self.sums = np.zeros((bands, size))
         self.counts = np.zeros((bands, size))
+        self.reference_sums = np.zeros((bands, size))
         self.minimum = np.full(bands, np.inf)
 
     def add(self, sources: List[Block], window: Window) -> None:
-        block = sources[0]
+        own = sources[0]
         index = self.blocks.block_index(self.grid, window)
-        valid = block.valid & usable(self.mask, self.grid, window)
+        valid = own.valid & usable(self.masks[0], self.grid, window)
+        reference = self._pixel_reference(own, valid, sources[1:], window)
         size = self.sums.shape[1]
         for band in range(self.sums.shape[0]):
             keep = valid[band]
             if not keep.any():
                 continue
-            values = block.data[band][keep].astype(np.float64)
+            values = own.data[band][keep].astype(np.float64)
             self.sums[band] += np.bincount(index[keep], values, minlength=size)
             self.counts[band] += np.bincount(index[keep], minlength=size)
+            self.reference_sums[band] += np.bincount(index[keep], reference[band][keep],
+                                                     minlength=size)
             self.minimum[band] = min(self.minimum[band], values.min())
+
+    def _pixel_reference(self, own: Block, valid: np.ndarray, partners: List[Block],
+                         window: Window) -> np.ndarray:
+        total = np.where(valid, own.data, 0).astype(np.float64)
+        count = valid.astype(np.float64)
+        for block, mask in zip(partners, self.masks[1:]):
+            ok = block.valid & usable(mask, self.grid, window)
+            total += np.where(ok, block.data, 0)
+            count += ok
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / count
 
     def merge(self, other: "BlockAccumulator") -> None:
         self.sums += other.sums
         self.counts += other.counts
+        self.reference_sums += other.reference_sums
         self.minimum = np.minimum(self.minimum, other.minimum)
 
     def finalize(self):
         return self
 
-    def means(self, threshold: float) -> np.ndarray:
-        """(bands, rows, cols) block means; NaN where fewer than ``threshold`` of a block's
-        pixels were valid."""
+    def means(self, threshold: float, sums: Optional[np.ndarray] = None) -> np.ndarray:
+        """(bands, rows, cols) block means of ``sums`` (default: the image's own); NaN where
+        fewer than ``threshold`` of a block's pixels were valid."""
+        sums = self.sums if sums is None else sums
         width, height = self.blocks.block_size
         pixels = width * height / (self.grid.res[0] * self.grid.res[1])
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where((self.counts >= threshold * pixels) & (self.counts > 0),
-                             self.sums / np.maximum(self.counts, 1), np.nan)
+                             sums / np.maximum(self.counts, 1), np.nan)
         return means.reshape(-1, self.blocks.rows, self.blocks.cols)
 
 

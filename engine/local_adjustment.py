@@ -3,21 +3,34 @@
 The local phase of Yu et al. (2017), as in spectralmatch's
 ``local_block_adjustment`` (reference F7), usually run after the global
 regression. A block grid covers the canvas (the inputs' union, or a given
-box); each image's per-block means form its *local map*, their NaN-aware mean
-the *reference map*. Both are interpolated bilinearly between block centres
-at every pixel (``M_loc``, ``M_ref``) and the pixel is corrected towards the
-target ``M_t = alpha M_ref + (1 - alpha) M_loc``:
+box); each image's per-block means form its *local map*. Its *reference map*
+says what those blocks should average:
+
+* ``pixels`` (default): per block, the mean over the image's own valid pixels
+  of the pixel-wise mean of every image valid there. Both maps cover exactly
+  the same pixels, so a block only half covered by the image compares like
+  with like; where the image has no overlap the reference equals the image and
+  nothing changes.
+* ``blocks`` (the reference system's): the NaN-aware mean over images of
+  their local maps, cut to the image's block extent. Blocks at image edges
+  then compare different areas, which shows up as false corrections along the
+  seams (the reference system's edge-block issues, its PRs #33 and #65).
+
+Both maps are interpolated bilinearly between block centres at every pixel
+(``M_loc``, ``M_ref``) and the pixel is corrected towards
+``M_t = alpha M_ref + (1 - alpha) M_loc``:
 
 * ``gamma``: ``P' = (P + s)^g - s`` with ``g = ln(M_t + s) / ln(M_loc + s)``;
 * ``linear``: ``P' = P M_t / M_loc``;
 * ``offset``: ``P' = P + M_t - M_loc``.
 
-Differences from the reference system, on purpose: the gamma shift ``s``
-(which keeps logarithms above 0) is fixed once per image and band from the
-image's minimum and its maps, never per window, so the result does not depend
-on tiling; ``alpha`` blends the reference and local means as documented there
-(the reference code multiplies the output by it instead); where no block
-information reaches a pixel it is left unchanged rather than cast from NaN.
+Other differences from the reference system, on purpose: the gamma shift
+``s`` (which keeps logarithms above 0) is fixed once per image and band from
+the image's minimum and its maps, never per window, so the result does not
+depend on tiling; ``alpha`` blends the reference and local means as
+documented there (the reference code multiplies the output by it instead);
+where no block information reaches a pixel it is left unchanged rather than
+cast from NaN.
 """
 
 import os
@@ -32,15 +45,19 @@ from .block_maps import (BlockAccumulator, BlockGrid, block_grid, blocks_from_va
 from .errors import InvalidInputError, MissingInputError
 from .executors import Execution
 from .moments import MomentsAccumulator
-from .normalization import Bounds, check_images, output_paths, output_spec, union_bounds
+from .normalization import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
+                            union_bounds)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_map, run_reduce, scaled
 from .windows import Grid, Window
 
 CORRECTIONS = ("gamma", "linear", "offset")
+PIXELS, BLOCKS = "pixels", "blocks"
+REFERENCES = (PIXELS, BLOCKS)
 AUTOMATIC = "coefficient_of_variation"
 REFERENCE_MAP = "reference_blocks.tif"
 LOCAL_MAP = "{stem}_blocks.tif"
+PIXEL_REFERENCE_MAP = "{stem}_reference_blocks.tif"
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +94,8 @@ class LocalOperator:
 
 def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
                            template: str = "{stem}_local.tif", blocks=100,
-                           correction: str = "gamma", alpha: float = 1.0,
+                           correction: str = "offset", reference: str = PIXELS,
+                           alpha: float = 1.0,
                            threshold: float = 0.001, dtype: Optional[str] = None,
                            masks: Optional[Sequence] = None, canvas: Optional[Bounds] = None,
                            save_maps: Optional[str] = None, load_maps: Optional[str] = None,
@@ -95,6 +113,8 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
         Target blocks per image, an explicit block grid over the canvas, or a
         square grid sized from band 1's coefficient of variation.
     correction : {'gamma', 'linear', 'offset'}
+    reference : {'pixels', 'blocks'}
+        What each block is corrected towards (see the module notes).
     alpha : float
         0..1: how far towards the reference means (1: all the way).
     threshold : float
@@ -104,9 +124,11 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
     canvas : (left, bottom, right, top), optional
         The box the block grid covers (default: the inputs' union).
     save_maps, load_maps : str, optional
-        Folders to write block maps to (``reference_blocks.tif`` and
-        ``<image>_blocks.tif``) or to reuse them from; a loaded reference map
-        is reused as is, missing local maps are computed.
+        Folders to write block maps to (``reference_blocks.tif``,
+        ``<image>_blocks.tif`` and, with ``pixels``,
+        ``<image>_reference_blocks.tif``) or to reuse them from: the block grid
+        and the shared reference come from the folder, an image's maps are
+        reused when present and computed otherwise.
 
     Returns
     -------
@@ -116,6 +138,9 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
     if correction not in CORRECTIONS:
         raise InvalidInputError(f"correction '{correction}' is unknown: use one of "
                                 f"{', '.join(CORRECTIONS)}")
+    if reference not in REFERENCES:
+        raise InvalidInputError(f"reference '{reference}' is unknown: use one of "
+                                f"{', '.join(REFERENCES)}")
     if not 0 <= alpha <= 1:
         raise InvalidInputError(f"alpha {alpha:g} is outside 0..1 (1: full correction)")
     if not 0 <= threshold <= 1:
@@ -124,37 +149,35 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
     outputs = output_paths(infos, output_folder, template)
     masks = list(masks) if masks is not None else [None] * len(infos)
     measure = scaled(progress, 0, 2)
-    reference, grid_of_blocks = None, None
+    shared, grid_of_blocks = None, None
     if load_maps:
-        reference, grid_of_blocks = _load_reference(load_maps, canvas, infos[0].count)
+        shared, grid_of_blocks = _load_reference(load_maps, canvas, infos[0].count)
     else:
         bounds = tuple(canvas) if canvas else union_bounds([info.grid for info in infos])
         if blocks == AUTOMATIC:
             grid_of_blocks = _automatic_blocks(bounds, infos, masks, execution, cancelled)
         else:
             grid_of_blocks = block_grid(bounds, blocks, len(infos))
-    maps, minimums = [], []
-    for k, (info, mask) in enumerate(zip(infos, masks)):
-        saved = os.path.join(load_maps, LOCAL_MAP.replace("{stem}", info.stem)) \
-            if load_maps else None
-        if saved and os.path.exists(saved):
-            local, saved_blocks, minimum = load_map(saved)
-            if saved_blocks != grid_of_blocks or minimum is None:
-                raise InvalidInputError(f"block map '{saved}' was not made with the reference "
-                                        f"map beside it: remove it to recompute it")
-        else:
-            local, minimum = _local_map(info, mask, grid_of_blocks, threshold, execution,
-                                        scaled(measure, k, len(infos)), cancelled)
-        maps.append(local)
-        minimums.append(minimum)
-    if reference is None:
-        reference = reference_map(maps)
+    images = []
+    for k, info in enumerate(infos):
+        saved = _saved_maps(load_maps, info.stem, reference, grid_of_blocks)
+        if saved is None:
+            partners = [j for j, other in enumerate(infos) if j != k and overlap_bounds(
+                info.grid.bounds, other.grid.bounds)] if reference == PIXELS else []
+            saved = _block_means(info, [infos[j] for j in partners],
+                                 tuple(masks[j] for j in [k] + partners),
+                                 reference == PIXELS, grid_of_blocks,
+                                 threshold, execution, scaled(measure, k, len(infos)),
+                                 cancelled)
+        images.append(saved)
+    shared = shared if shared is not None else reference_map([local for local, _, _ in images])
     if save_maps:
-        _save_maps(save_maps, reference, maps, minimums, grid_of_blocks, infos)
+        _save_maps(save_maps, shared, images, grid_of_blocks, infos)
     for k, (info, output) in enumerate(zip(infos, outputs)):
-        _apply(info, output, grid_of_blocks, reference, maps[k], minimums[k], correction,
-               alpha, dtype, execution, scaled(scaled(progress, 1, 2), k, len(infos)),
-               cancelled)
+        local, own, minimum = images[k]
+        target = own if reference == PIXELS else _image_reference(shared, local)
+        _apply(info, output, grid_of_blocks, target, local, minimum, correction, alpha, dtype,
+               execution, scaled(scaled(progress, 1, 2), k, len(infos)), cancelled)
     return outputs
 
 
@@ -174,17 +197,39 @@ def _automatic_blocks(bounds: Bounds, infos: Sequence[RasterInfo], masks: Sequen
     return blocks_from_variation(bounds, float(total.mean[0]), float(total.std[0]))
 
 
-def _local_map(info: RasterInfo, mask, blocks: BlockGrid, threshold: float,
-               execution: Execution, progress: Progress, cancelled: CancelCheck):
-    accumulator = run_reduce(partial(BlockAccumulator, info.count, blocks, info.grid, mask),
-                             [Source(info.path)], info.grid, execution=execution,
-                             progress=progress, cancelled=cancelled)
+def _saved_maps(folder: Optional[str], stem: str, reference: str, blocks: BlockGrid):
+    """(local map, own reference map or None, minimum) saved for image ``stem``, or None
+    when ``folder`` lacks them (then they are computed)."""
+    if not folder:
+        return None
+    paths = [os.path.join(folder, LOCAL_MAP.replace("{stem}", stem))]
+    if reference == PIXELS:
+        paths.append(os.path.join(folder, PIXEL_REFERENCE_MAP.replace("{stem}", stem)))
+    if not all(os.path.exists(path) for path in paths):
+        return None
+    maps = [load_map(path) for path in paths]
+    if any(saved_blocks != blocks for _, saved_blocks, _ in maps) or maps[0][2] is None:
+        raise InvalidInputError(f"block map '{paths[0]}' was not made with the reference map "
+                                f"beside it: remove it to recompute it")
+    return maps[0][0], maps[1][0] if len(maps) > 1 else None, maps[0][2]
+
+
+def _block_means(info: RasterInfo, partners: Sequence[RasterInfo], masks: tuple,
+                 pixel_reference: bool, blocks: BlockGrid, threshold: float,
+                 execution: Execution, progress: Progress, cancelled: CancelCheck):
+    """(local map, pixel reference map (None unless ``pixel_reference``), minimum) of one
+    image, ``partners`` read onto its grid."""
+    sources = [Source(info.path)] + [Source(other.path, grid=info.grid) for other in partners]
+    accumulator = run_reduce(partial(BlockAccumulator, info.count, blocks, info.grid, masks),
+                             sources, info.grid, execution=execution, progress=progress,
+                             cancelled=cancelled)
     local = accumulator.means(threshold)
     if np.isnan(local).all():
         raise InvalidInputError(
             f"'{info.stem}' has no block with enough valid pixels (threshold "
             f"{threshold:g} of a block): lower the threshold or use fewer blocks")
-    return local, accumulator.minimum
+    own = accumulator.means(threshold, accumulator.reference_sums) if pixel_reference else None
+    return local, own, accumulator.minimum
 
 
 def _load_reference(folder: str, canvas: Optional[Bounds], bands: int):
@@ -202,15 +247,17 @@ def _load_reference(folder: str, canvas: Optional[Bounds], bands: int):
     return reference, blocks
 
 
-def _save_maps(folder: str, reference: np.ndarray, maps: Sequence[np.ndarray],
-               minimums: Sequence[np.ndarray], blocks: BlockGrid,
+def _save_maps(folder: str, shared: np.ndarray, images: Sequence[tuple], blocks: BlockGrid,
                infos: Sequence[RasterInfo]) -> None:
     os.makedirs(folder, exist_ok=True)
     crs = infos[0].grid.crs
-    save_map(os.path.join(folder, REFERENCE_MAP), reference, blocks, crs)
-    for info, local, minimum in zip(infos, maps, minimums):
+    save_map(os.path.join(folder, REFERENCE_MAP), shared, blocks, crs)
+    for info, (local, own, minimum) in zip(infos, images):
         save_map(os.path.join(folder, LOCAL_MAP.replace("{stem}", info.stem)), local, blocks,
                  crs, minimum)
+        if own is not None:
+            save_map(os.path.join(folder, PIXEL_REFERENCE_MAP.replace("{stem}", info.stem)),
+                     own, blocks, crs)
 
 
 def _image_reference(reference: np.ndarray, local: np.ndarray) -> np.ndarray:

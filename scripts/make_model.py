@@ -182,7 +182,6 @@ def build_normalization_model():
         "INPUTS": from_child("global", "OUTPUT_LAYERS"),
         "BLOCK_METHOD": static(0),  # blocks per image
         "BLOCKS": from_parameter("blocks"),
-        "CORRECTION": static(0),  # gamma
         "DATA_TYPE": static(0),  # same as input
     }, {"OUTPUT_FOLDER": ("local", "Normalized rasters folder")}, 360)
     build.child("report", "tessera:normalizationreport", "Report", {

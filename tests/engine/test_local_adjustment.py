@@ -89,8 +89,17 @@ def test_identical_images_are_unchanged_and_alpha_zero_changes_nothing(tmp_path)
 
 def test_gamma_lowers_the_difference_of_distorted_tiles(tmp_path):
     paths, _ = distorted_tiles(str(tmp_path), [1.0] * 4, [0.0] * 4, gradient=0.3)
-    outputs = local_block_adjustment(paths, str(tmp_path / "out"), blocks=200)
+    outputs = local_block_adjustment(paths, str(tmp_path / "out"), blocks=200,
+                                     correction="gamma")
     assert _seam_difference(outputs) < 0.25 * _seam_difference(paths)
+
+
+def test_same_pixel_reference_fixes_seams_where_block_means_mislead(tmp_path):
+    paths, _ = distorted_tiles(str(tmp_path), [1.0] * 4, [0.0] * 4, gradient=0.3)
+    seams = {reference: _seam_difference(local_block_adjustment(
+        paths, str(tmp_path / reference), blocks=50, reference=reference))
+        for reference in ("pixels", "blocks")}
+    assert seams["pixels"] < 0.5 * _seam_difference(paths) < seams["blocks"]
 
 
 def _seam_difference(paths):
