@@ -11,7 +11,8 @@ import os
 from qgis.core import (QgsProcessingContext, QgsProcessingOutputMultipleLayers,
                        QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterString)
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
 
 from ..engine.dtypes import DTYPES
 from ..engine.masks import MODES, masks_for
@@ -26,14 +27,20 @@ class NormalizationAlgorithm(TesseraAlgorithm):
 
     group_id = "radiometry"
     default_template = "{stem}_norm.tif"
-    INPUTS, OUTPUT_FOLDER, TEMPLATE, DATA_TYPE, OUTPUT_LAYERS = (
-        "INPUTS", "OUTPUT_FOLDER", "TEMPLATE", "DATA_TYPE", "OUTPUT_LAYERS")
+    INPUTS, REFERENCE, OUTPUT_FOLDER, TEMPLATE, DATA_TYPE, OUTPUT_LAYERS = (
+        "INPUTS", "REFERENCE", "OUTPUT_FOLDER", "TEMPLATE", "DATA_TYPE", "OUTPUT_LAYERS")
     MASK_LAYER, MASK_FIELD, MASK_RASTERS, MASK_MODE = (
         "MASK_LAYER", "MASK_FIELD", "MASK_RASTERS", "MASK_MODE")
 
     def add_inputs(self, description: str = "Input rasters") -> None:
         self.addParameter(QgsProcessingParameterMultipleLayers(
             self.INPUTS, self.tr(description), RASTER))
+
+    def add_reference(self, description: str) -> None:
+        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr(description)))
+
+    def reference_path(self, parameters, context) -> str:
+        return self.raster_paths(parameters, self.REFERENCE, context)[0]
 
     def add_mask_parameters(self) -> None:
         """Optional valid-pixel masks for statistics, under Advanced parameters."""

@@ -56,6 +56,12 @@ def _first_wave(folder, tiles, bad):
             "INPUTS": paths, "REFERENCE_MODE": 1, "REFERENCE_NAMES": "tile0",
             "DATA_TYPE": FLOAT32, "SAVE_MODEL": os.path.join(folder, f"model-{name}.json"),
             "OUTPUT_FOLDER": os.path.join(folder, f"global-{name}")}, env)
+        runs[f"histmatch-{name}"] = ("tessera:histogrammatching", {
+            "INPUTS": paths[1:], "REFERENCE": paths[0], "OVERLAP_ONLY": True,
+            "OUTPUT_FOLDER": os.path.join(folder, f"histmatch-{name}")}, env)
+        runs[f"lirrn-{name}"] = ("tessera:lirrn", {
+            "INPUTS": paths[1:], "REFERENCE": paths[0], "SEED": 4,
+            "OUTPUT_FOLDER": os.path.join(folder, f"lirrn-{name}")}, env)
     runs["global-masked"] = ("tessera:globalregression", {
         "INPUTS": paths, "MASK_LAYER": _mask_layer(folder, paths), "MASK_FIELD": "name",
         "MASK_MODE": 1, "OUTPUT_FOLDER": os.path.join(folder, "global-masked")}, SERIAL)
@@ -77,6 +83,9 @@ def _second_wave(folder, first):
             "INPUTS": global_outputs, "BLOCKS": 200,
             "SAVE_MAPS": os.path.join(folder, f"maps-{name}"),
             "OUTPUT_FOLDER": os.path.join(folder, f"local-{name}")}, env)
+    runs["report"] = ("tessera:normalizationreport", {
+        "BEFORE": first, "AFTER": global_outputs,
+        "OUTPUT": os.path.join(folder, "report.html")}, SERIAL)
     runs["global-from-model"] = ("tessera:globalregression", {
         "INPUTS": first[:2], "REFERENCE_MODE": 1, "REFERENCE_NAMES": "tile0",
         "DATA_TYPE": FLOAT32, "MODEL": os.path.join(folder, "model-serial.json"),
@@ -118,6 +127,20 @@ def _bad_runs(folder, tiles):
         "no block maps": ("tessera:localblockadjustment", {
             "INPUTS": tiles, "LOAD_MAPS": folder, "OUTPUT_FOLDER": out("maps")},
             "no reference block map 'reference_blocks.tif'"),
+        "histmatch bands": ("tessera:histogrammatching", {
+            "INPUTS": tiles[1], "REFERENCE": two_bands, "OUTPUT_FOLDER": out("hm-bands")},
+            "'tile1' has 3 band(s) but 'two' has 2"),
+        "histmatch no overlap": ("tessera:histogrammatching", {
+            "INPUTS": far, "REFERENCE": tiles[0], "OVERLAP_ONLY": True,
+            "OUTPUT_FOLDER": out("hm-overlap")},
+            "'far' does not overlap the reference 'tile0'"),
+        "lirrn crs": ("tessera:lirrn", {
+            "INPUTS": utm11, "REFERENCE": tiles[0], "OUTPUT_FOLDER": out("lirrn-crs")},
+            "is in another CRS than"),
+        "report counts": ("tessera:normalizationreport", {
+            "BEFORE": tiles[:2], "AFTER": tiles[:1],
+            "OUTPUT": os.path.join(out("report"), "report.html")},
+            "2 input image(s) but 1 normalized image(s) given"),
     }
 
 
@@ -175,7 +198,7 @@ def test_local_adjustment_lowers_seams_and_executors_agree(runs, tiles):
         return np.abs(a - b)[valid].mean()
 
     assert seam(serial) < seam(_outputs(runs, "global-serial"))
-    assert len(listing(runs[0]["local-serial"][1][1]["SAVE_MAPS"])) == 5
+    assert len(listing(runs[0]["local-serial"][1][1]["SAVE_MAPS"])) == 1 + 2 * 4
 
 
 def test_an_exclusion_mask_changes_the_statistics(runs):
@@ -190,12 +213,42 @@ def test_clamping_to_uint8_warns(runs):
     assert read_raster(_outputs(runs, "global-uint8")[1])[0].dtype == np.uint8
 
 
-@pytest.mark.parametrize("case", ["band counts", "crs", "no overlap", "unknown reference",
-                                  "empty mask", "no block maps"])
+@pytest.mark.parametrize("algorithm", ["histmatch", "lirrn"])
+def test_reference_algorithms_match_the_engine_with_both_executors(runs, tiles, tmp_path,
+                                                                   algorithm):
+    from tessera.engine.histogram_matching import histogram_matching
+    from tessera.engine.lirrn import lirrn
+
+    paths, _ = tiles
+    serial, parallel = _outputs(runs, f"{algorithm}-serial"), _outputs(runs, f"{algorithm}-processes")
+    if algorithm == "histmatch":
+        expected = histogram_matching(paths[1:], paths[0], str(tmp_path), overlap_only=True)
+    else:
+        expected = lirrn(paths[1:], paths[0], str(tmp_path), seed=4)
+    for one, two, three in zip(serial, parallel, expected):
+        assert read_raster(one)[0].tobytes() == read_raster(two)[0].tobytes()
+        np.testing.assert_array_equal(read_raster(one)[0], read_raster(three)[0])
+
+
+def test_report_names_every_image_and_links_its_plots(runs):
+    proc, (_, params, _) = runs[0]["report"]
+    assert proc.returncode == 0, output_of(proc)
+    html = open(params["OUTPUT"]).read()
+    assert all(f"tile{k}_global" in html for k in range(4))
+    files = os.path.join(os.path.dirname(params["OUTPUT"]), "report_files")
+    assert "overlaps.png" in listing(files) and 'src="report_files/overlaps.png"' in html
+
+
+BAD = ["band counts", "crs", "no overlap", "unknown reference", "empty mask", "no block maps",
+       "histmatch bands", "histmatch no overlap", "lirrn crs", "report counts"]
+
+
+@pytest.mark.parametrize("case", BAD)
 def test_bad_input_fails_with_the_message_and_leaves_nothing(runs, case):
     proc, (_, params, _) = runs[0][case]
     fragment = runs[1][case][2]
     assert proc.returncode != 0, output_of(proc)
     assert fragment in proc.stderr, output_of(proc)
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert listing(params["OUTPUT_FOLDER"]) == []
+    folder = params.get("OUTPUT_FOLDER") or os.path.dirname(params["OUTPUT"])
+    assert listing(folder) == []
