@@ -19,11 +19,12 @@ the image: values the statistics did not see (outside the overlap or the mask)
 are interpolated linearly between the nearest values they did see, and held
 at the ends.
 
-The module also holds what a streamed per-band distribution needs in general
-(:class:`Binning`, :class:`Histogram`, :func:`measure`); :mod:`lirrn` uses it.
+Non-finite values (NaN, ±inf) are nodata to the statistics (see :mod:`histograms`,
+which holds the streamed histograms this module builds on). A valid ±inf pixel
+is still mapped like any value the statistics did not see: held at the
+reference's minimum or maximum.
 """
 
-import os
 from dataclasses import dataclass
 from functools import partial
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -33,12 +34,13 @@ import numpy as np
 from .dtypes import value_range
 from .errors import InvalidInputError
 from .executors import Execution
-from .masks import usable
+from .histograms import (Binning, Histogram, bins_between, bins_per_value, measure,
+                         require_pixels)
 from .moments import Moments
-from .normalization import (Warn, check_images, output_paths, output_spec, overlap_bounds,
+from .normalization import (Warn, check_reference, output_paths, output_spec, overlap_bounds,
                             warn_if_clamped)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
-from .runner import CancelCheck, Progress, run_map, run_reduce, scaled
+from .runner import CancelCheck, Progress, progress_steps, run_map
 from .windows import Grid, Window
 
 #: Bins per band of a float image, or of a 32-bit integer image spanning more
@@ -46,31 +48,6 @@ from .windows import Grid, Window
 FINE_BINS = 2 ** 16
 #: The widest value range a 32-bit integer image gets one bin per value over.
 EXACT_RANGE = 2 ** 22
-
-
-def bins_between(low: float, high: float, bins: int) -> Tuple[float, float, int]:
-    """(low, width, count) of ``bins`` equal bins from ``low`` to ``high`` (one bin if equal)."""
-    if high > low:
-        return (float(low), (high - low) / bins, bins)
-    return (float(low), 1.0, 1)
-
-
-def bins_per_value(low: float, high: float) -> Tuple[float, float, int]:
-    """(low, width, count) of one bin per integer from ``low`` to ``high``."""
-    return (float(low), 1.0, int(high - low) + 1)
-
-
-@dataclass(frozen=True)
-class Binning:
-    """Equal-width bins, one (low, width, count) per band: a value ``v`` of band ``b``
-    falls in bin ``floor((v - low) / width)``, values past either end in the end bins."""
-
-    bands: Tuple[Tuple[float, float, int], ...]
-
-    def index(self, band: int, values: np.ndarray) -> np.ndarray:
-        """The bin of each of ``values`` (float64) of ``band``."""
-        low, width, count = self.bands[band]
-        return np.clip(np.floor((values - low) / width), 0, count - 1).astype(np.int64)
 
 
 def needs_extent(dtype: str) -> bool:
@@ -88,147 +65,6 @@ def binning_for(dtype: str, bands: int, extent: Optional[Moments] = None) -> Bin
     return Binning(tuple(
         bins_per_value(low, high) if integer and high - low < EXACT_RANGE
         else bins_between(low, high, FINE_BINS) for low, high in zip(extent.min, extent.max)))
-
-
-_NO_BINS = (np.empty(0, np.int64), np.empty(0, np.int64)) + (np.empty(0),) * 3
-
-
-def _reduce(ids, counts, sums, mins, maxs):
-    """Bins with the same id combined (count and sum added, extremes kept), sorted by id.
-
-    The sort is stable, so sums add up in the order given: window order when merging.
-    """
-    if ids.size == 0:
-        return ids, counts, sums, mins, maxs
-    order = np.argsort(ids, kind="stable")
-    ids = ids[order]
-    starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
-    return (ids[starts], np.add.reduceat(counts[order], starts),
-            np.add.reduceat(sums[order], starts), np.minimum.reduceat(mins[order], starts),
-            np.maximum.reduceat(maxs[order], starts))
-
-
-def _joined(a, b):
-    return _reduce(*(np.concatenate(pair) for pair in zip(a, b)))
-
-
-class Histogram:
-    """Per band, the occupied bins of a :class:`Binning` (sorted ids) with their pixel
-    count and the sum, minimum and maximum of their values.
-
-    Only occupied bins are kept, so a window's partial is as small as its distinct
-    bins; :meth:`add` and :meth:`merge` make it a statistic for :func:`measure`.
-    """
-
-    def __init__(self, binning: Binning):
-        self.binning = binning
-        self.bins = [_NO_BINS] * len(binning.bands)
-
-    def add(self, values: np.ndarray, valid: np.ndarray) -> None:
-        """Add the ``valid`` pixels of ``values`` (bands, rows, cols)."""
-        for band, known in enumerate(self.bins):
-            kept = np.sort(values[band][valid[band]], kind="stable").astype(np.float64)
-            self.bins[band] = _joined(known, self._runs(band, kept))
-
-    def _runs(self, band: int, kept: np.ndarray) -> tuple:
-        """The bins of sorted values (bins are runs of them: the bin grows with the value)."""
-        ids = self.binning.index(band, kept)
-        if ids.size == 0:
-            return _NO_BINS
-        starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
-        ends = np.append(starts[1:], ids.size)
-        return (ids[starts], ends - starts, np.add.reduceat(kept, starts), kept[starts],
-                kept[ends - 1])
-
-    def merge(self, other: "Histogram") -> None:
-        self.bins = [_joined(mine, theirs) for mine, theirs in zip(self.bins, other.bins)]
-
-    @property
-    def count(self) -> np.ndarray:
-        """Pixels per band."""
-        return np.array([counts.sum() for _, counts, *_ in self.bins])
-
-    def dense(self, band: int) -> np.ndarray:
-        """The pixel count of every bin of ``band``, occupied or not."""
-        ids, counts = self.bins[band][:2]
-        dense = np.zeros(self.binning.bands[band][2], np.int64)
-        dense[ids] = counts
-        return dense
-
-    def quantiles(self, band: int) -> Tuple[np.ndarray, np.ndarray]:
-        """Knots of the empirical distribution of ``band``: increasing values and the
-        fraction of pixels at or below each.
-
-        A bin holding one distinct value gives that value and its exact fraction (so
-        one-value-per-bin histograms give scikit-image's quantiles); a bin holding more
-        gives its minimum, with the fraction below it plus one pixel, and its maximum,
-        with its exact fraction.
-        """
-        _, counts, _, mins, maxs = self.bins[band]
-        total = counts.sum()
-        below = np.cumsum(counts)
-        spread = mins < maxs
-        values = np.concatenate([mins[spread], maxs])
-        fractions = np.concatenate([below[spread] - counts[spread] + 1, below]) / total
-        order = np.argsort(values, kind="stable")
-        return values[order], fractions[order]
-
-
-class SelectedStatistics:
-    """Runner accumulator: one per-band statistic per source (aligned on ``grid``), over
-    the pixels valid in every source and kept by ``mask``.
-
-    A statistic is anything with ``add(values, valid)`` and ``merge(other)``
-    (:class:`moments.Moments`, :class:`Histogram`...), made by ``factories``.
-    """
-
-    def __init__(self, factories: tuple, grid: Grid, mask=None):
-        self.statistics = [make() for make in factories]
-        self.grid = grid
-        self.mask = mask
-
-    def add(self, blocks: List[Block], window: Window) -> None:
-        keep = usable(self.mask, self.grid, window)
-        for block in blocks:
-            keep = keep & block.valid
-        for statistic, block in zip(self.statistics, blocks):
-            statistic.add(block.data, keep)
-
-    def merge(self, other: "SelectedStatistics") -> None:
-        for mine, theirs in zip(self.statistics, other.statistics):
-            mine.merge(theirs)
-
-    def finalize(self) -> list:
-        return self.statistics
-
-
-def measure(sources: Sequence[Source], grid: Grid, factories: Sequence, mask=None, *,
-            execution: Execution = Execution(), progress: Progress = None,
-            cancelled: CancelCheck = None) -> list:
-    """One pass over ``grid``: the statistic made by ``factories[k]`` of ``sources[k]``, over
-    the pixels valid in all sources and kept by ``mask`` (see :class:`SelectedStatistics`)."""
-    return run_reduce(partial(SelectedStatistics, tuple(factories), grid, mask), sources, grid,
-                      execution=execution, progress=progress, cancelled=cancelled)
-
-
-def progress_steps(progress: Progress, total: int) -> Iterator[Progress]:
-    """Progress callbacks for ``total`` equal steps taken one after the other."""
-    return iter([scaled(progress, step, total) for step in range(total)])
-
-
-def check_reference(inputs: Sequence[str], reference: str) -> Tuple[RasterInfo, List[RasterInfo]]:
-    """Describe the reference and the inputs (one CRS, one band count, distinct names);
-    refuse no inputs and a reference that is also an input."""
-    if not inputs:
-        raise InvalidInputError("no input raster given: choose at least one image to "
-                                "normalize to the reference")
-    for path in inputs:
-        if os.path.abspath(path) == os.path.abspath(reference):
-            raise InvalidInputError(
-                f"'{path}' is both the reference and an input: the reference is left as it "
-                f"is, remove it from the inputs")
-    infos = check_images([reference] + list(inputs))
-    return infos[0], infos[1:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,20 +117,6 @@ def passes(infos: Sequence[RasterInfo]) -> int:
     """Passes :func:`distributions` makes over images of these types."""
     return 1 + any(needs_extent(info.dtype) for info in infos)
 
-
-def require_pixels(count: np.ndarray, info: RasterInfo, overlaps: Optional[RasterInfo] = None,
-                   mask=None) -> None:
-    """Refuse statistics of ``info`` that have no pixel in some band (``count`` per band),
-    saying where pixels were looked for."""
-    empty = [str(band + 1) for band in range(len(count)) if count[band] == 0]
-    if not empty:
-        return
-    where = " and ".join(([f"where it overlaps the reference '{overlaps.stem}'"] if overlaps
-                          else []) + (["inside its mask"] if mask is not None else []))
-    raise InvalidInputError(
-        f"'{info.stem}' has no valid pixel {where + ' ' if where else ''}in band(s) "
-        f"{', '.join(empty)}: there is nothing to measure; check its nodata value"
-        f"{', the overlap' if overlaps else ''}{' and the mask' if mask is not None else ''}")
 
 
 def _overlap_window(info: RasterInfo, reference: RasterInfo) -> Window:

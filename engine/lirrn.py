@@ -13,7 +13,20 @@ same bytes), nodata never enters any statistic, every band is normalized (it
 skips the last), and nothing holds a whole image: each image takes three
 streamed passes (extent; a histogram whose bins keep count, sum, minimum and
 maximum; the nearest values), all mergeable in window order, so the result
-does not depend on window size or worker count.
+does not depend on window size or worker count (see :mod:`histograms`).
+
+Pairing is the method's greedy nearest-value matching, kept as published:
+within a class and statistic the closest unpaired (subject, reference) values
+are paired first, values rather than ranks. So an exact affine subject
+(``ref = a * sub + b``) gives the exact line back only when the sampled groups
+are narrow (each holding one value, or nearly); on continuous data, where the
+groups spread, pairs cross inside a group and the gain comes back within
+about 0.5 %. That is the reference method's behaviour, not an approximation
+added here.
+
+Non-finite values (NaN, ±inf) are nodata to every statistic (extent,
+histogram, nearest values). A valid ±inf pixel is still written, as
+``gain * value + offset`` (±inf in a float output, clamped in an integer one).
 """
 
 from dataclasses import dataclass
@@ -24,12 +37,11 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .executors import Execution
-from .histogram_matching import (Binning, Histogram, bins_between, check_reference, measure,
-                                 progress_steps, require_pixels)
+from .histograms import Binning, Histogram, bins_between, measure, require_pixels
 from .moments import Moments
-from .normalization import Warn, apply_linear, output_paths
+from .normalization import Warn, apply_linear, check_reference, output_paths
 from .raster_io import RasterInfo, Source
-from .runner import CancelCheck, Progress
+from .runner import CancelCheck, Progress, progress_steps
 
 #: Bins of the histogram multi-Otsu splits, over each band's range (scikit-image's default
 #: for float images; for integer ones it takes one bin per value).

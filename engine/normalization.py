@@ -51,6 +51,21 @@ def check_images(paths: Sequence[str], what: str = "input raster") -> List[Raste
     return infos
 
 
+def check_reference(inputs: Sequence[str], reference: str) -> Tuple[RasterInfo, List[RasterInfo]]:
+    """Describe the reference and the inputs (one CRS, one band count, distinct names);
+    refuse no inputs and a reference that is also an input."""
+    if not inputs:
+        raise InvalidInputError("no input raster given: choose at least one image to "
+                                "normalize to the reference")
+    for path in inputs:
+        if os.path.abspath(path) == os.path.abspath(reference):
+            raise InvalidInputError(
+                f"'{path}' is both the reference and an input: the reference is left as it "
+                f"is, remove it from the inputs")
+    infos = check_images([reference] + list(inputs))
+    return infos[0], infos[1:]
+
+
 def output_paths(infos: Sequence[RasterInfo], folder: str, template: str,
                  inputs: Sequence[str] = ()) -> List[str]:
     """One GeoTIFF path per image in ``folder`` from ``template`` (``{stem}`` is the

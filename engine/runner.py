@@ -7,7 +7,7 @@ datasets), report progress, honour cancellation between windows, and give the
 same result for any window size, worker count or executor.
 """
 
-from typing import Callable, List, Optional, Protocol, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -147,3 +147,8 @@ def run_reduce(make_accumulator: Callable[[], Accumulator], sources: Sequence[So
             total.merge(waiting.pop(next_index))
             next_index += 1
     return total.finalize()
+
+
+def progress_steps(progress: Progress, total: int) -> Iterator[Progress]:
+    """Progress callbacks for ``total`` equal steps taken one after the other."""
+    return iter([scaled(progress, step, total) for step in range(total)])

@@ -1,6 +1,8 @@
 """Histogram matching against scikit-image's algorithm computed in memory, overlaps, masks,
 other grids, tiling and bad input."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -234,3 +236,49 @@ def test_no_valid_pixel_in_the_overlap(tmp_path, halves):
 def test_reference_among_the_inputs(worldview_crop, tmp_path):
     with pytest.raises(InvalidInputError, match="both the reference and an input"):
         histogram_matching([worldview_crop], worldview_crop, str(tmp_path))
+
+
+def with_infinities(tmp_path, name, array, spots, fill=None):
+    """Write ``array`` (nodata -1) with ``spots`` (band, rows, cols) set to +inf or -inf, or
+    to ``fill`` (the nodata value) when given."""
+    array = array.copy()
+    for (band, rows, cols), sign in zip(spots, itertools.cycle((1, -1))):
+        array[band, rows, cols] = sign * np.inf if fill is None else fill
+    return write_raster(tmp_path / f"{name}.tif", array, nodata=-1)
+
+
+def test_infinite_values_are_nodata_to_the_statistics(tmp_path):
+    """Valid ±inf pixels (the nodata value is -1, not NaN) leave the statistics as they are
+    with those pixels as nodata; the pixels themselves are held at the reference's ends."""
+    rng = np.random.default_rng(17)
+    image = rng.gamma(2.0, 3.0, (2, 30, 40)).astype(np.float32)
+    template = rng.normal(50, 8, (2, 25, 30)).astype(np.float32)
+    spots = [(0, 3, 4), (1, 7, 8), (0, 9, slice(0, 5)), (1, slice(20, 22), 30)]
+    reference_spots = [(1, 2, 2), (0, 5, slice(6, 9))]
+    run = {}
+    for kind, fill in (("inf", None), ("nodata", -1)):
+        run[kind] = match(tmp_path / kind, [with_infinities(tmp_path, f"a_{kind}", image, spots,
+                                                            fill)],
+                          with_infinities(tmp_path, f"ref_{kind}", template, reference_spots,
+                                          fill))[0]
+    infinite = np.zeros(image.shape, bool)
+    for spot in spots:
+        infinite[spot] = True
+    np.testing.assert_array_equal(run["inf"][~infinite], run["nodata"][~infinite])
+    assert np.isfinite(run["inf"]).all() and (run["nodata"][infinite] == -1).all()
+    reference = read_raster(tmp_path / "ref_inf.tif")[0]
+    for (band, rows, cols), sign in zip(spots, itertools.cycle((1, -1))):
+        finite = reference[band][np.isfinite(reference[band])]
+        end = finite.max() if sign > 0 else finite.min()
+        assert (run["inf"][band, rows, cols] == end).all()
+
+
+def test_a_band_of_infinities_has_nothing_to_measure(tmp_path):
+    image = np.ones((2, 10, 10), np.float32)
+    image[1] = np.inf
+    write_raster(tmp_path / "a.tif", image, nodata=-1)
+    write_raster(tmp_path / "ref.tif", np.arange(200, dtype=np.float32).reshape(2, 10, 10))
+    with pytest.raises(InvalidInputError, match=r"'a' has no valid pixel in band\(s\) 2.*"
+                                                r"NaN and infinite values count as nodata"):
+        histogram_matching([str(tmp_path / "a.tif")], str(tmp_path / "ref.tif"),
+                           str(tmp_path / "out"))

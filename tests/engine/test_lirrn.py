@@ -8,7 +8,7 @@ import pytest
 from support import WORLDVIEW, crop, read_raster, write_raster
 from tessera.engine.errors import InvalidInputError
 from tessera.engine.executors import Execution
-from tessera.engine.histogram_matching import Binning
+from tessera.engine.histograms import Binning
 from tessera.engine.lirrn import (NearestValues, greedy_pairs, lirrn, lirrn_coefficients,
                                   multi_otsu)
 
@@ -257,3 +257,35 @@ def test_band_with_too_few_levels(worldview_crop, tmp_path):
     write_raster(tmp_path / "two.tif", array)
     with pytest.raises(InvalidInputError, match="band 3 of 'two' has 2 distinct level.*3 classes"):
         lirrn_coefficients(str(tmp_path / "two.tif"), worldview_crop)
+
+
+def test_infinite_values_are_nodata_to_the_statistics(tmp_path):
+    """Valid ±inf pixels (nodata -1) give the same line as with those pixels as nodata; they
+    are written as gain * value + offset, i.e. stay infinite in a float output."""
+    rng = np.random.default_rng(19)
+    subject = levels(rng, (2, 40, 39)).astype(np.float32)
+    reference = (rng.gamma(3.0, 20.0, (2, 30, 30)) + 5).astype(np.float32)
+    spots = [(0, 3, slice(4, 9), np.inf), (1, 11, 12, -np.inf), (1, 30, 2, np.inf)]
+    infinite, holes = subject.copy(), subject.copy()
+    for band, rows, cols, value in spots:
+        infinite[band, rows, cols], holes[band, rows, cols] = value, -1
+    reference_infinite = reference.copy()
+    reference_infinite[0, 2, 5], reference_infinite[1, 9, :3] = -np.inf, np.inf
+    reference_holes = np.where(np.isinf(reference_infinite), -1, reference).astype(np.float32)
+    paths = {}
+    for name, array in (("inf", infinite), ("holes", holes), ("ref_inf", reference_infinite),
+                        ("ref_holes", reference_holes)):
+        paths[name] = write_raster(tmp_path / f"{name}.tif", array, nodata=-1)
+    options = dict(samples=50, fraction=0.5, seed=1)
+    gains, offsets = lirrn_coefficients(paths["inf"], paths["ref_inf"], **options)
+    want = lirrn_coefficients(paths["holes"], paths["ref_holes"], **options)
+    np.testing.assert_array_equal(gains, want[0])
+    np.testing.assert_array_equal(offsets, want[1])
+    assert np.all(gains > 0)
+    (output,) = lirrn([paths["inf"]], paths["ref_inf"], str(tmp_path / "out"), **options)
+    got = read_raster(output)[0]
+    for band, rows, cols, value in spots:
+        assert (got[band, rows, cols] == value).all()
+    finite = np.isfinite(infinite)
+    np.testing.assert_allclose(got[finite], (infinite * gains[:, None, None]
+                                             + offsets[:, None, None])[finite], rtol=1e-6)

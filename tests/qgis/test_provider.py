@@ -20,6 +20,9 @@ ALGORITHMS = {  # id -> (group id, group name, icon file)
     "tessera:bandmath": ("analysis", "Analysis", "analysis.svg"),
     "tessera:focalstatistics": ("analysis", "Analysis", "analysis.svg"),
     "tessera:footprints": ("mosaic", "Mosaic", "mosaic.svg"),
+    **{f"tessera:{name}": ("radiometry", "Radiometry", "radiometry.svg")
+       for name in ("globalregression", "localblockadjustment", "histogrammatching", "lirrn",
+                    "normalizationreport")},
 }
 NDVI = "(b7 - b5) / (b7 + b5)"
 WV_NODATA = -9999
@@ -50,7 +53,7 @@ def test_provider_is_registered_with_id_name_icon(qgis_app):
     assert provider.supportedOutputVectorLayerExtensions() == ["gpkg"]
 
 
-def test_three_algorithms_with_groups_icons_and_help(qgis_app):
+def test_every_algorithm_with_group_icon_and_help(qgis_app):
     assert sorted(alg.id() for alg in qgis_app.algorithms()) == sorted(ALGORITHMS)
     for algorithm_id, (group_id, group, icon) in ALGORITHMS.items():
         alg = registry().algorithmById(algorithm_id)
@@ -253,7 +256,7 @@ def test_provider_still_lists_algorithms_and_logs_what_is_missing(qgis_app, hide
         qgis_app.refreshAlgorithms()
     finally:
         QgsApplication.messageLog().messageReceived.disconnect(received)
-    assert len(qgis_app.algorithms()) == 3
+    assert len(qgis_app.algorithms()) == len(ALGORITHMS)
     assert any(tag == "Tessera" and "pip install scipy" in message for tag, message in logged)
 
 
