@@ -35,14 +35,15 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
             "bilinearly between block centres, and each pixel is corrected towards that mean "
             "(Yu et al. 2017, local phase). Where an image overlaps no other, nothing changes. "
             "(The spectralmatch variant compares with the mean of all images' block means, "
-            "which mixes different areas in blocks at image edges.)\n\nCorrection (offset "
-            "measured best on our benchmark): gamma (P' = P^g with g = ln M_ref / ln M_local, shifted "
-            "once per image when values are below 1), linear ratio (P' = P M_ref / M_local) or "
-            "offset (P' = P + M_ref - M_local). Alpha blends the target between the local (0) "
-            "and the reference mean (1).\n\nBlocks: a target number per image, an explicit "
-            "rows x cols grid, or automatic from the images' coefficient of variation. A block "
-            "needs the given fraction of valid pixels. Block maps can be saved as GeoTIFFs and "
-            "loaded again (a loaded reference map also serves images that did not build it). "
+            "which mixes different areas in blocks at image edges.)\n\n"
+            "Correction (offset measured best on our benchmark): gamma (P' = P^g with "
+            "g = ln M_ref / ln M_local, shifted once per image when values are below 1), linear "
+            "ratio (P' = P M_ref / M_local) or offset (P' = P + M_ref - M_local). Alpha blends "
+            "the target between the local (0) and the reference mean (1).\n\n"
+            "Blocks: a target number per image, an explicit rows x cols grid, or automatic from "
+            "the images' coefficient of variation. A block needs the given fraction of valid "
+            "pixels. Block maps can be saved as GeoTIFFs and loaded again; images without saved "
+            "maps are measured on the loaded block grid. "
             "Results do not depend on tiling or worker count.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)

@@ -33,7 +33,8 @@ from .errors import InvalidInputError
 from .executors import Execution
 from .masks import usable
 from .moments import Moments
-from .normalization import (Warn, apply_linear, check_images, output_paths, overlap_bounds)
+from .normalization import (Warn, apply_linear, check_images, output_paths, overlap_bounds,
+                            written_together)
 from .raster_io import Block, RasterInfo, Source, describe, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Grid, Window
@@ -294,10 +295,11 @@ def global_regression(inputs: Sequence[str], output_folder: str, *,
         save_model(save_model_to, images, gains, offsets,
                    {"reference": reference, "mean_weight": mean_weight,
                     "std_weight": std_weight, "fit": fit})
-    for k, (info, output) in enumerate(zip(infos, outputs)):
-        apply_linear(info, output, gains[k], offsets[k], dtype, execution=execution,
-                     progress=scaled(scaled(progress, 1, 2), k, len(infos)),
-                     cancelled=cancelled, warn=warn, moments=images[k].whole)
+    with written_together(outputs) as targets:
+        for k, (info, target) in enumerate(zip(infos, targets)):
+            apply_linear(info, target, gains[k], offsets[k], dtype, execution=execution,
+                         progress=scaled(scaled(progress, 1, 2), k, len(infos)),
+                         cancelled=cancelled, warn=warn, moments=images[k].whole)
     return outputs
 
 

@@ -38,7 +38,7 @@ from .histograms import (Binning, Histogram, bins_between, bins_per_value, measu
                          require_pixels)
 from .moments import Moments
 from .normalization import (Warn, check_reference, output_paths, output_spec, overlap_bounds,
-                            warn_if_clamped)
+                            warn_if_clamped, written_together)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, progress_steps, run_map
 from .windows import Grid, Window
@@ -190,18 +190,20 @@ def histogram_matching(inputs: Sequence[str], reference: str, output_folder: str
     if not overlap_only:
         (reference_histogram,) = distributions([Source(reference)], reference_info.grid,
                                                [reference_info], None, steps, **run)
-    for k, (info, output, mask) in enumerate(zip(infos, outputs, masks)):
-        if overlap_only:
-            grid = info.grid.subgrid(windows[k])
-            histogram, reference_histogram = distributions(
-                [Source(info.path, grid=grid), Source(reference, grid=grid, resampling="nearest")],
-                grid, measured[k], mask, steps, overlaps=reference_info, **run)
-        else:
-            (histogram,) = distributions([Source(info.path)], info.grid, measured[k], mask,
-                                         steps, **run)
-        operator = matching(histogram, reference_histogram)
-        spec = output_spec(info, output, dtype)
-        warn_if_clamped(info.stem, np.array([m[0] for m in operator.matched]),
-                        np.array([m[-1] for m in operator.matched]), spec.dtype, warn)
-        run_map(operator, [Source(info.path)], spec, progress=next(steps), **run)
+    with written_together(outputs) as targets:
+        for k, (info, target, mask) in enumerate(zip(infos, targets, masks)):
+            if overlap_only:
+                grid = info.grid.subgrid(windows[k])
+                histogram, reference_histogram = distributions(
+                    [Source(info.path, grid=grid),
+                     Source(reference, grid=grid, resampling="nearest")],
+                    grid, measured[k], mask, steps, overlaps=reference_info, **run)
+            else:
+                (histogram,) = distributions([Source(info.path)], info.grid, measured[k], mask,
+                                             steps, **run)
+            operator = matching(histogram, reference_histogram)
+            spec = output_spec(info, target, dtype)
+            warn_if_clamped(info.stem, np.array([m[0] for m in operator.matched]),
+                            np.array([m[-1] for m in operator.matched]), spec.dtype, warn)
+            run_map(operator, [Source(info.path)], spec, progress=next(steps), **run)
     return outputs

@@ -39,7 +39,8 @@ from .errors import InvalidInputError
 from .executors import Execution
 from .histograms import Binning, Histogram, bins_between, measure, require_pixels
 from .moments import Moments
-from .normalization import Warn, apply_linear, check_reference, output_paths
+from .normalization import (Warn, apply_linear, check_reference, output_paths,
+                            written_together)
 from .raster_io import RasterInfo, Source
 from .runner import CancelCheck, Progress, progress_steps
 
@@ -338,7 +339,8 @@ def lirrn(inputs: Sequence[str], reference: str, output_folder: str, *,
     steps = progress_steps(progress, PASSES * (len(infos) + 1) + len(infos))
     fits = _coefficients(reference_info, infos, sampling, steps, execution=execution,
                          cancelled=cancelled)
-    for info, output, (extent, gains, offsets) in zip(infos, outputs, fits):
-        apply_linear(info, output, gains, offsets, dtype, execution=execution,
-                     progress=next(steps), cancelled=cancelled, warn=warn, moments=extent)
+    with written_together(outputs) as targets:
+        for info, target, (extent, gains, offsets) in zip(infos, targets, fits):
+            apply_linear(info, target, gains, offsets, dtype, execution=execution,
+                         progress=next(steps), cancelled=cancelled, warn=warn, moments=extent)
     return outputs

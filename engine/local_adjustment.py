@@ -46,7 +46,7 @@ from .errors import InvalidInputError, MissingInputError
 from .executors import Execution
 from .moments import MomentsAccumulator
 from .normalization import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
-                            union_bounds)
+                            union_bounds, written_together)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_map, run_reduce, scaled
 from .windows import Grid, Window
@@ -173,11 +173,12 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
     shared = shared if shared is not None else reference_map([local for local, _, _ in images])
     if save_maps:
         _save_maps(save_maps, shared, images, grid_of_blocks, infos)
-    for k, (info, output) in enumerate(zip(infos, outputs)):
-        local, own, minimum = images[k]
-        target = own if reference == PIXELS else _image_reference(shared, local)
-        _apply(info, output, grid_of_blocks, target, local, minimum, correction, alpha, dtype,
-               execution, scaled(scaled(progress, 1, 2), k, len(infos)), cancelled)
+    with written_together(outputs) as targets:
+        for k, (info, path) in enumerate(zip(infos, targets)):
+            local, own, minimum = images[k]
+            target = own if reference == PIXELS else _image_reference(shared, local)
+            _apply(info, path, grid_of_blocks, target, local, minimum, correction, alpha,
+                   dtype, execution, scaled(scaled(progress, 1, 2), k, len(infos)), cancelled)
     return outputs
 
 
@@ -288,5 +289,5 @@ def _apply(info: RasterInfo, output: str, blocks: BlockGrid, reference: np.ndarr
     with np.errstate(all="ignore"):
         operator = LocalOperator(blocks, info.grid, cut, local,
                                  _gamma_shift(minimum, cut, local), correction, alpha)
-    return run_map(operator, [Source(info.path)], output_spec(info, output, dtype), execution=execution,
-                   progress=progress, cancelled=cancelled)
+    return run_map(operator, [Source(info.path)], output_spec(info, output, dtype),
+                   execution=execution, progress=progress, cancelled=cancelled)

@@ -8,8 +8,10 @@ warning when an output type will clamp.
 
 import math
 import os
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -80,6 +82,24 @@ def output_paths(infos: Sequence[RasterInfo], folder: str, template: str,
     for path in paths:
         check_output(path, list(inputs) + [info.path for info in infos])
     return paths
+
+
+@contextmanager
+def written_together(outputs: Sequence[str]) -> Iterator[List[str]]:
+    """Yield hidden temporary paths beside ``outputs``; rename them all into place only
+    when the block ends normally. A run that fails or is cancelled after writing some
+    images leaves none of its outputs, not a partial set."""
+    temps = [os.path.join(os.path.dirname(path), f".{os.path.basename(path)}."
+                                                 f"{uuid.uuid4().hex[:8]}.pending.tif")
+             for path in outputs]
+    try:
+        yield temps
+        for temp, path in zip(temps, outputs):
+            os.replace(temp, path)
+    finally:
+        for temp in temps:
+            if os.path.exists(temp):
+                os.remove(temp)
 
 
 def output_type(info: RasterInfo, dtype: Optional[str] = None) -> Tuple[str, Optional[float]]:

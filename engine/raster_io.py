@@ -17,6 +17,7 @@ algorithms (and explain what to install) on a Python that lacks it.
 import functools
 import math
 import os
+import shutil
 import threading
 import uuid
 from contextlib import contextmanager
@@ -256,6 +257,26 @@ def replaced_atomically(output: str, extension: str) -> Iterator[str]:
     finally:
         _remove(temp)
         _remove(temp + ".aux.xml")
+
+
+@contextmanager
+def folder_replaced_atomically(folder: str) -> Iterator[str]:
+    """Yield a hidden temporary folder beside ``folder``; put it in ``folder``'s place on
+    success (an older ``folder`` is removed); on error remove it."""
+    parent, name = os.path.split(folder)
+    temp = os.path.join(parent, f".{name}.{uuid.uuid4().hex[:8]}.partial")
+    os.mkdir(temp)
+    try:
+        yield temp
+        if os.path.isdir(folder):
+            old = temp + ".old"
+            os.replace(folder, old)
+            os.replace(temp, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(temp, folder)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @contextmanager

@@ -9,21 +9,23 @@ statistics plots do (reference F18), but streamed and in one HTML page:
   (:class:`moments.Moments`, one streamed pass per image);
 * the differences in the overlaps of every pair of images, before and after:
   mean absolute difference (MAD) and root mean square difference (RMSE) over
-  the pixels valid in both, streamed on the first image's grid with the
-  second read onto it (:mod:`resample`, nodata-safe); a table and a bar chart;
+  the pixels valid in both (:mod:`differences`, which computes them streamed
+  and nodata-safe); a table and a bar chart;
 * a preview of every image before and after, read decimated, with one 2-98 %
   stretch per band shared by all of them, so brightness differences between
   images and between before and after stay visible;
 * a summary: the mean seam MAD before and after and its relative change.
 
 Unlike the reference, no image is ever held whole in memory (previews are
-read at most ``preview_size`` pixels across), differences are computed in
-float64 (the reference subtracts in the unsigned input type, which wraps),
-and nodata is excluded in every band of both images.
+read at most ``preview_size`` pixels across) and nodata is excluded in every
+band of both images; see :mod:`differences` for how the overlap numbers
+avoid the reference's unsigned wrap-around.
 
 The HTML page and a folder of PNG plots beside it (``<report stem>_files``)
-appear atomically: both are built under temporary names and renamed only when
-everything was written; on error or cancel nothing is left behind.
+appear atomically (:func:`raster_io.replaced_atomically` and
+:func:`raster_io.folder_replaced_atomically`): both are built under temporary
+names and renamed only when everything was written; on error or cancel
+nothing is left behind.
 matplotlib (its Agg renderer, never pyplot's global state) and rasterio are
 imported where used.
 """
@@ -31,152 +33,27 @@ imported where used.
 import datetime
 import html
 import os
-import shutil
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 import numpy as np
 
+from .differences import PairDifference, overlap_differences_of
 from .errors import Cancelled, GridMismatchError, InvalidInputError
 from .executors import Execution
 from .moments import Moments, MomentsAccumulator
-from .normalization import check_images, overlap_bounds
-from .raster_io import Block, RasterInfo, Source, replaced_atomically
+from .normalization import check_images
+from .raster_io import RasterInfo, Source, folder_replaced_atomically, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
-from .windows import Window, same_crs
+from .windows import same_crs
 
 #: Percentiles of the common preview stretch.
 STRETCH = (2.0, 98.0)
 #: Smallest preview (px across) that still shows anything.
 MIN_PREVIEW = 16
 _MISSING = "\u2014"
-
-
-@dataclass
-class PairDifference:
-    """How two overlapping images differ over the pixels valid in both, per band.
-
-    ``first`` and ``second`` index the images as given; ``count`` is the
-    number of pixels compared, ``mad`` and ``rmse`` the mean absolute and root
-    mean square differences (NaN for a band with no pixel in common).
-    """
-
-    first: int
-    second: int
-    names: Tuple[str, str]
-    count: np.ndarray
-    mad: np.ndarray
-    rmse: np.ndarray
-
-    @property
-    def common(self) -> bool:
-        """True when the images share at least one valid pixel."""
-        return bool(self.count.any())
-
-    @property
-    def mean_mad(self) -> float:
-        """MAD averaged over the bands with pixels in common (NaN when none)."""
-        return _band_average(self.mad, self.count)
-
-    @property
-    def mean_rmse(self) -> float:
-        """RMSE averaged over the bands with pixels in common (NaN when none)."""
-        return _band_average(self.rmse, self.count)
-
-
-def _band_average(values: np.ndarray, count: np.ndarray) -> float:
-    return float(values[count > 0].mean()) if count.any() else float("nan")
-
-
-class PairAccumulator:
-    """Runner accumulator: per band, the sums of ``|a - b|`` and ``(a - b)**2`` and the
-    count of pixels valid in both. Block 0 is image ``a``, block 1 image ``b`` read onto
-    its grid; sums are float64, so integer inputs never wrap."""
-
-    def __init__(self, bands: int):
-        self.count = np.zeros(bands)
-        self.absolute = np.zeros(bands)
-        self.squared = np.zeros(bands)
-
-    def add(self, blocks: List[Block], window: Window) -> None:
-        first, second = blocks
-        both = first.valid & second.valid
-        with np.errstate(invalid="ignore"):
-            difference = np.where(both, first.data.astype(np.float64) - second.data, 0.0)
-        self.count += both.sum(axis=(1, 2))
-        self.absolute += np.abs(difference).sum(axis=(1, 2))
-        self.squared += (difference * difference).sum(axis=(1, 2))
-
-    def merge(self, other: "PairAccumulator") -> None:
-        self.count += other.count
-        self.absolute += other.absolute
-        self.squared += other.squared
-
-    def finalize(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(count, MAD, RMSE) per band; NaN where no pixel was compared."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mad = np.where(self.count > 0, self.absolute / self.count, np.nan)
-            rmse = np.where(self.count > 0, np.sqrt(self.squared / self.count), np.nan)
-        return self.count, mad, rmse
-
-
-def overlap_differences(paths: Sequence[str], *, execution: Execution = Execution(),
-                        progress: Progress = None,
-                        cancelled: CancelCheck = None) -> List[PairDifference]:
-    """MAD and RMSE in the overlap of every pair of images whose extents overlap.
-
-    Parameters
-    ----------
-    paths : sequence of str
-        Rasters with one CRS and band count; grids may differ.
-
-    Returns
-    -------
-    list of PairDifference
-        One per pair ``(i, j)``, ``i < j``, whose extents overlap, in that
-        order; a pair with no valid pixel in common has ``count`` 0 and NaN
-        differences.
-
-    Notes
-    -----
-    Each pair is one streamed pass over the overlap on image ``i``'s grid,
-    image ``j`` read onto it (by offset when the grids are aligned, else
-    bilinearly from valid pixels only). A pixel counts when it is valid in
-    both images in that band. Sums are merged in window order, so results do
-    not depend on window size or worker count.
-
-    Examples
-    --------
-    Image A of 10s and image B of 14s overlapping it: one pair, MAD 4, RMSE 4.
-    """
-    return _differences(check_images(paths), execution, progress, cancelled)
-
-
-def _differences(infos: Sequence[RasterInfo], execution: Execution, progress: Progress,
-                 cancelled: CancelCheck) -> List[PairDifference]:
-    bands = infos[0].count
-    jobs = [(i, j, overlap) for i in range(len(infos)) for j in range(i + 1, len(infos))
-            for overlap in [overlap_bounds(infos[i].grid.bounds, infos[j].grid.bounds)]
-            if overlap is not None]
-    pairs = []
-    for done, (i, j, overlap) in enumerate(jobs):
-        grid = infos[i].grid
-        window = grid.window_of(overlap)
-        if window is None:
-            count, mad, rmse = PairAccumulator(bands).finalize()
-        else:
-            grid = grid.subgrid(window)
-            count, mad, rmse = run_reduce(
-                partial(PairAccumulator, bands),
-                [Source(infos[i].path, grid=grid), Source(infos[j].path, grid=grid)], grid,
-                execution=execution, progress=scaled(progress, done, len(jobs)),
-                cancelled=cancelled)
-        pairs.append(PairDifference(i, j, (infos[i].stem, infos[j].stem), count, mad, rmse))
-    return pairs
 
 
 def _moments(infos: Sequence[RasterInfo], execution: Execution, progress: Progress,
@@ -200,7 +77,7 @@ class _Side:
 def _measure(infos: List[RasterInfo], execution: Execution, progress: Progress,
              cancelled: CancelCheck) -> _Side:
     return _Side(infos, _moments(infos, execution, scaled(progress, 0, 2), cancelled),
-                 _differences(infos, execution, scaled(progress, 1, 2), cancelled))
+                 overlap_differences_of(infos, execution, scaled(progress, 1, 2), cancelled))
 
 
 def normalization_report(inputs: Sequence[str], outputs: Sequence[str], report_path: str, *,
@@ -266,7 +143,7 @@ def normalization_report(inputs: Sequence[str], outputs: Sequence[str], report_p
                 _measure(after, execution, scaled(progress, 1, 3), cancelled))
     files = os.path.splitext(os.path.basename(report_path))[0] + "_files"
     with replaced_atomically(report_path, ".html") as page, \
-            _folder_replaced_atomically(os.path.join(folder, files)) as temp:
+            folder_replaced_atomically(os.path.join(folder, files)) as temp:
         previews = _write_previews(measured, temp, preview_size, scaled(progress, 2, 3),
                                    cancelled)
         _plot_profiles(measured, labels, os.path.join(temp, "profiles.png"))
@@ -290,26 +167,6 @@ def _check_pairs(before: Sequence[RasterInfo], after: Sequence[RasterInfo]) -> N
             raise GridMismatchError(
                 f"normalized raster '{result.stem}' is in another CRS than input "
                 f"'{first.stem}': inputs and normalized images must share one CRS")
-
-
-@contextmanager
-def _folder_replaced_atomically(folder: str) -> Iterator[str]:
-    """Yield a hidden temporary folder beside ``folder``; put it in ``folder``'s place on
-    success (an older ``folder`` is removed); on error remove it."""
-    parent, name = os.path.split(folder)
-    temp = os.path.join(parent, f".{name}.{uuid.uuid4().hex[:8]}.partial")
-    os.mkdir(temp)
-    try:
-        yield temp
-        if os.path.isdir(folder):
-            old = temp + ".old"
-            os.replace(folder, old)
-            os.replace(temp, folder)
-            shutil.rmtree(old)
-        else:
-            os.replace(temp, folder)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 # -- previews ---------------------------------------------------------------------------------

@@ -40,6 +40,22 @@ def write_raster(path, array, *, nodata=None, crs="EPSG:32610", transform=None,
     return path
 
 
+#: Nodata of :func:`uniform_raster`: the extreme uint16 value, so a leak would show.
+UINT16_NODATA = 65535
+
+
+def uniform_raster(path, values, *, bands=2, size=(20, 20), origin=(500000.0, 4200000.0),
+                   res=2.0, holes=(), crs="EPSG:32610"):
+    """A uint16 raster of ``values`` (one per band) with UINT16_NODATA in the
+    (row, col, height, width) ``holes``; missing folders are created. Returns ``path``."""
+    array = np.empty((bands,) + size, np.uint16)
+    array[:] = np.asarray(values, np.uint16)[:, None, None]
+    for row, col, height, width in holes:
+        array[:, row:row + height, col:col + width] = UINT16_NODATA
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    return write_raster(str(path), array, nodata=UINT16_NODATA, res=res, origin=origin, crs=crs)
+
+
 def read_raster(path):
     """(array, profile) of a raster."""
     import rasterio

@@ -1,6 +1,7 @@
 """Global regression: the worked example, known distortions undone, robust fit, models."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -206,3 +207,17 @@ def test_tiling_and_workers_give_the_same_bytes(tiles, tmp_path, execution):
     gains = [json.load(open(tmp_path / f"{name}.json"))["images"]["tile3"]["gain"]
              for name in ("whole", "tiled")]
     np.testing.assert_allclose(gains[0], gains[1], rtol=1e-12)
+
+
+def test_cancel_after_the_first_image_leaves_no_output_at_all(tiles, tmp_path):
+    from tessera.engine.errors import Cancelled
+
+    paths, _ = tiles
+
+    def cancelled():  # once the first image is written (renamed to its pending name)
+        return any(name.endswith(".pending.tif") for name in os.listdir(tmp_path))
+
+    with pytest.raises(Cancelled):
+        global_regression(paths, str(tmp_path), execution=Execution(window_size=32),
+                          cancelled=cancelled)
+    assert os.listdir(tmp_path) == []

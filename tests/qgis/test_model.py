@@ -139,7 +139,7 @@ def test_normalization_model_chains_global_local_and_report(qgis_process, tmp_pa
     assert listing(out["local:local"]) == [f"tile{k}_global_local.tif" for k in range(4)]
     report = open(out["report:report"]).read()
     assert all(f"tile{k}" in report for k in range(4))
-    from tessera.engine.report import overlap_differences
+    from tessera.engine.differences import overlap_differences
 
     before = overlap_differences(tiles)
     after = overlap_differences([os.path.join(out["local:local"], name)

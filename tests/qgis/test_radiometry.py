@@ -220,7 +220,8 @@ def test_reference_algorithms_match_the_engine_with_both_executors(runs, tiles, 
     from tessera.engine.lirrn import lirrn
 
     paths, _ = tiles
-    serial, parallel = _outputs(runs, f"{algorithm}-serial"), _outputs(runs, f"{algorithm}-processes")
+    serial = _outputs(runs, f"{algorithm}-serial")
+    parallel = _outputs(runs, f"{algorithm}-processes")
     if algorithm == "histmatch":
         expected = histogram_matching(paths[1:], paths[0], str(tmp_path), overlap_only=True)
     else:
