@@ -28,7 +28,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .normalization import check_images, overlap_bounds
 from .raster_io import Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_reduce, scaled
@@ -103,6 +103,7 @@ class PairAccumulator:
         return self.count, mad, rmse
 
 
+@reusing_workers
 def overlap_differences(paths: Sequence[str], *, execution: Execution = Execution(),
                         progress: Progress = None,
                         cancelled: CancelCheck = None) -> List[PairDifference]:

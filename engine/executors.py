@@ -9,10 +9,13 @@ Adding a backend (e.g. Dask) means adding one class with ``imap`` and
 ``close`` and registering it in :data:`EXECUTORS`.
 """
 
+import functools
 import multiprocessing
 import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
@@ -95,6 +98,9 @@ class ProcessExecutor:
                 "a worker process died (out of memory, or its Python cannot import the "
                 "engine's packages): try fewer workers, a smaller window, the serial executor, "
                 "or set the Python interpreter setting") from exc
+        finally:
+            for future in pending:  # a pass that stops early leaves no queued work behind
+                future.cancel()
 
     def close(self) -> None:
         """Drop queued tasks, let running ones finish, and join every worker."""
@@ -118,3 +124,42 @@ def check_executor(name: str) -> str:
 def make_executor(execution: Execution):
     """The executor ``execution`` names."""
     return EXECUTORS[check_executor(execution.executor)](execution)
+
+
+_SHARED = threading.local()
+
+
+@contextmanager
+def executor_for(execution: Execution):
+    """The executor a pass runs on: the one :func:`reusing_workers` keeps for this
+    execution (left open), else a new one closed when the pass ends."""
+    shared = getattr(_SHARED, "pools", {}).get(execution)
+    if shared is not None:
+        yield shared
+        return
+    executor = make_executor(execution)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def reusing_workers(function):
+    """Decorator for multi-pass jobs: every pass of ``function`` runs on one executor,
+    started once (a worker pool costs about 1.5 s to start) and closed, with its
+    workers, when ``function`` returns, fails or is cancelled. ``function`` takes
+    its :class:`Execution` as the keyword ``execution``."""
+
+    @functools.wraps(function)
+    def wrapper(*args, execution: Execution = Execution(), **kwargs):
+        pools = _SHARED.__dict__.setdefault("pools", {})
+        if execution.executor == "serial" or execution in pools:
+            return function(*args, execution=execution, **kwargs)
+        check_executor(execution.executor)
+        pools[execution] = make_executor(execution)
+        try:
+            return function(*args, execution=execution, **kwargs)
+        finally:
+            pools.pop(execution).close()
+
+    return wrapper

@@ -15,7 +15,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .errors import InvalidInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .raster_io import Block, Source, check_output, describe, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Window
@@ -91,6 +91,7 @@ def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
     return _drop_small_holes(geometry, min_hole_area)
 
 
+@reusing_workers
 def footprints(rasters: Sequence[str], output: str, *, combine: str = "any",
                simplify: float = 0.0, min_hole_area: float = 0.0,
                execution: Execution = Execution(), progress: Progress = None,

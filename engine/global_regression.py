@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import InvalidInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .masks import usable
 from .moments import Moments
 from .normalization import (Warn, apply_linear, check_images, output_paths, overlap_bounds,
@@ -231,6 +231,7 @@ def save_model(path: str, images: Sequence[ImageStats], gains: np.ndarray,
     return path
 
 
+@reusing_workers
 def global_regression(inputs: Sequence[str], output_folder: str, *,
                       template: str = "{stem}_global.tif", reference=None,
                       mean_weight: float = 1.0, std_weight: float = 1.0,

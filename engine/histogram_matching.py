@@ -33,7 +33,7 @@ import numpy as np
 
 from .dtypes import value_range
 from .errors import InvalidInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .histograms import (Binning, Histogram, bins_between, bins_per_value, measure,
                          require_pixels)
 from .moments import Moments
@@ -130,6 +130,7 @@ def _overlap_window(info: RasterInfo, reference: RasterInfo) -> Window:
     return window
 
 
+@reusing_workers
 def histogram_matching(inputs: Sequence[str], reference: str, output_folder: str, *,
                        template: str = "{stem}_histmatch.tif", overlap_only: bool = False,
                        masks: Optional[Sequence] = None, dtype: Optional[str] = None,

@@ -36,7 +36,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import InvalidInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .histograms import Binning, Histogram, bins_between, measure, require_pixels
 from .moments import Moments
 from .normalization import (Warn, apply_linear, check_reference, output_paths,
@@ -265,6 +265,7 @@ def _coefficients(reference: RasterInfo, subjects: Sequence[RasterInfo], samplin
         yield (extent,) + _fit(samples, reference_samples)
 
 
+@reusing_workers
 def lirrn_coefficients(subject: str, reference: str, *, classes: int = 3, samples: int = 1000,
                        fraction: float = 0.1, seed: int = 0,
                        execution: Execution = Execution(), progress: Progress = None,
@@ -284,6 +285,7 @@ def lirrn_coefficients(subject: str, reference: str, *, classes: int = 3, sample
     return gains, offsets
 
 
+@reusing_workers
 def lirrn(inputs: Sequence[str], reference: str, output_folder: str, *,
           template: str = "{stem}_lirrn.tif", classes: int = 3, samples: int = 1000,
           fraction: float = 0.1, seed: int = 0, dtype: Optional[str] = None,

@@ -43,7 +43,7 @@ import numpy as np
 from .block_maps import (BlockAccumulator, BlockGrid, block_grid, blocks_from_variation,
                          load_map, reference_map, save_map)
 from .errors import InvalidInputError, MissingInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .moments import MomentsAccumulator
 from .normalization import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
                             union_bounds, written_together)
@@ -92,6 +92,7 @@ class LocalOperator:
         return out, blocks[0].valid
 
 
+@reusing_workers
 def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
                            template: str = "{stem}_local.tif", blocks=100,
                            correction: str = "offset", reference: str = PIXELS,

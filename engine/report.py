@@ -42,7 +42,7 @@ import numpy as np
 
 from .differences import PairDifference, overlap_differences_of
 from .errors import Cancelled, GridMismatchError, InvalidInputError
-from .executors import Execution
+from .executors import Execution, reusing_workers
 from .moments import Moments, MomentsAccumulator
 from .normalization import check_images
 from .raster_io import RasterInfo, Source, folder_replaced_atomically, replaced_atomically
@@ -80,6 +80,7 @@ def _measure(infos: List[RasterInfo], execution: Execution, progress: Progress,
                  overlap_differences_of(infos, execution, scaled(progress, 1, 2), cancelled))
 
 
+@reusing_workers
 def normalization_report(inputs: Sequence[str], outputs: Sequence[str], report_path: str, *,
                          labels: Optional[Sequence[str]] = None, preview_size: int = 256,
                          execution: Execution = Execution(), progress: Progress = None,

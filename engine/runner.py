@@ -12,7 +12,7 @@ from typing import Callable, Iterator, List, Optional, Protocol, Sequence, Tuple
 import numpy as np
 
 from .errors import Cancelled
-from .executors import Execution, check_executor, make_executor
+from .executors import Execution, check_executor, executor_for
 from .raster_io import (BLOCK_SIZE, EDGE_NODATA, Block, OutputSpec, Source, atomic_output,
                         close_sources, encode, read_block)
 from .windows import Grid, Window, plan_windows
@@ -89,19 +89,22 @@ def _drive(fn, tasks, execution, progress: Progress, cancelled: CancelCheck):
     than the window.
     """
     check_executor(execution.executor)
-    executor = make_executor(execution if len(tasks) > 1 else Execution("serial"))
     try:
-        total = max(len(tasks), 1)
-        if cancelled is not None and cancelled():
-            raise Cancelled("cancelled by the user before any window was processed")
-        for done, (index, result) in enumerate(executor.imap(fn, tasks), start=1):
+        with executor_for(execution if len(tasks) > 1 else Execution("serial")) as executor:
+            total = max(len(tasks), 1)
             if cancelled is not None and cancelled():
-                raise Cancelled("cancelled by the user; no output was written")
-            yield index, result
-            if progress is not None:
-                progress(100.0 * done / total)
+                raise Cancelled("cancelled by the user before any window was processed")
+            results = executor.imap(fn, tasks)
+            try:
+                for done, (index, result) in enumerate(results, start=1):
+                    if cancelled is not None and cancelled():
+                        raise Cancelled("cancelled by the user; no output was written")
+                    yield index, result
+                    if progress is not None:
+                        progress(100.0 * done / total)
+            finally:
+                results.close()
     finally:
-        executor.close()
         close_sources()
 
 

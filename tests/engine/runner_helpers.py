@@ -60,3 +60,19 @@ class Sequence:
 
     def finalize(self):
         return self.order, self.total
+
+
+class Pids:
+    """Records the process ids its windows were read in."""
+
+    def __init__(self):
+        self.pids = {os.getpid()}
+
+    def add(self, blocks, window):
+        self.pids.add(os.getpid())
+
+    def merge(self, other):
+        self.pids |= other.pids
+
+    def finalize(self):
+        return self.pids

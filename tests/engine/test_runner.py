@@ -8,7 +8,7 @@ import pytest
 import rasterio
 
 from support import WORLDVIEW, read_raster
-from runner_helpers import Dies, FailsAt, Sequence, Slow
+from runner_helpers import Dies, FailsAt, Pids, Sequence, Slow
 from tessera.engine.errors import Cancelled, InvalidInputError, WorkerError
 from tessera.engine.executors import Execution
 from tessera.engine.raster_io import OutputSpec, Source, describe
@@ -111,3 +111,39 @@ def test_two_serial_runs_in_threads_do_not_share_open_files(tmp_path):
     data = read_raster(WORLDVIEW)[0]
     for index, out in enumerate(outputs):
         np.testing.assert_array_equal(read_raster(out)[0][0], data[index])
+
+
+def test_passes_of_a_multi_pass_job_share_one_pool_that_ends_with_it():
+    from tessera.engine.executors import reusing_workers
+
+    @reusing_workers
+    def two_passes(*, execution):
+        return [run_reduce(Pids, [Source(WORLDVIEW)], GRID, execution=execution)
+                for _ in range(2)]
+
+    first, second = two_passes(execution=Execution("processes", 2, 64))
+    workers = (first | second) - {os.getpid()}
+    assert 1 <= len(workers) <= 2 and second - {os.getpid()} <= first | second
+    assert multiprocessing.active_children() == []
+    separate = [run_reduce(Pids, [Source(WORLDVIEW)], GRID,
+                           execution=Execution("processes", 2, 64)) for _ in range(2)]
+    assert not (separate[0] & separate[1]) - {os.getpid()}  # without it: new workers per pass
+
+
+def test_cancel_inside_a_multi_pass_job_stops_its_workers(tmp_path):
+    from tessera.engine.executors import reusing_workers
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 4
+
+    @reusing_workers
+    def job(*, execution):
+        run_reduce(Pids, [Source(WORLDVIEW)], GRID, execution=execution)
+        run_map(Slow(0.05), [Source(WORLDVIEW)], spec(tmp_path / "o.tif"),
+                execution=execution, cancelled=cancelled)
+
+    with pytest.raises(Cancelled):
+        job(execution=Execution("processes", 2, 64))
+    assert multiprocessing.active_children() == [] and leftovers(tmp_path) == []
