@@ -350,7 +350,8 @@ def _fresh(folder: str) -> str:
 
 
 def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
-               tessera_ok: Tuple[bool, str], blocks: str = "100") -> Result:
+               tessera_ok: Tuple[bool, str], blocks: str = "100",
+               timeout: Optional[float] = None) -> Result:
     result = Result(key)
     tiles = make_radiometry_data.tile_paths(info)
     if key == "input":
@@ -371,36 +372,50 @@ def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
             return result
         command = [common.PYTHON, os.path.join(common.BENCH_DIR, "tessera_radiometry_runner.py"),
                    *tiles, *mode, "--executor", "processes"]
-        result.run = common.measure(result.label, command)
+        result.run = common.measure(result.label, _limited(command, timeout))
     elif key.startswith("spectralmatch"):
         if sm_python is None:
             result.note = "spectralmatch venv not available"
             return result
         command = [sm_python, os.path.join(common.BENCH_DIR, "spectralmatch_runner.py"),
                    *tiles, *mode]
-        result.run = common.measure(result.label, command, env=spectralmatch_env(),
+        result.run = common.measure(result.label, _limited(command, timeout),
+                                    env=spectralmatch_env(),
                                     cwd=folder)
     elif key == "otb":
         if shutil.which("otbcli_Mosaic") is None:
             result.note = "otbcli_Mosaic not found (apt-get install otb-bin failed?)"
             return result
         mosaic = os.path.join(folder, "otb_mosaic.tif")
-        result.run = common.measure(result.label, otb_command(tiles, mosaic))
+        result.run = common.measure(result.label, _limited(otb_command(tiles, mosaic), timeout))
         if result.run.ok:
             result.outputs = [mosaic]
             gains = [line.strip() for line in result.run.stdout.splitlines()
                      + result.run.stderr.splitlines() if "Gains" in line]
             result.details["otb_gains_per_band"] = gains
         else:
-            result.note = f"FAILED (exit {result.run.returncode})"
+            result.note = _failure(result.run, timeout)
         return result
     if result.run.ok:
         report = result.run.json()
         result.details = {k: v for k, v in report.items() if k not in ("global", "local")}
+        result.details["process_peaks_mib"] = [round(p.peak_mib) for p in result.run.procs
+                                               if p.peak_mib >= 20]
         result.outputs = report["local" if local else "global"]
     else:
-        result.note = f"FAILED (exit {result.run.returncode})"
+        result.note = _failure(result.run, timeout)
     return result
+
+
+def _limited(command: List[str], timeout: Optional[float]) -> List[str]:
+    """``command`` under coreutils ``timeout`` (SIGTERM, then SIGKILL 10 s later)."""
+    return ["timeout", "-k", "10", f"{timeout:g}", *command] if timeout else command
+
+
+def _failure(run: common.Run, timeout: Optional[float]) -> str:
+    if timeout and run.returncode in (124, 137, -9):
+        return f"TIMED OUT after {timeout:g} s (killed)"
+    return f"FAILED (exit {run.returncode})"
 
 
 # --------------------------------------------------------------------------- reporting
@@ -488,6 +503,8 @@ def main() -> None:
     parser.add_argument("--blocks", default="100",
                         help="local block adjustment's blocks: a target count per image "
                              "(default 100, both tools' default) or ROWS,COLS over the canvas")
+    parser.add_argument("--timeout", type=float,
+                        help="stop a method's run after this many seconds (coreutils timeout)")
     parser.add_argument("--json", help="also write every result to this JSON file")
     args = parser.parse_args()
     keys = [k for k in METHODS if not args.only or k in args.only]
@@ -517,7 +534,8 @@ def main() -> None:
 
     results = {}
     for key in keys:
-        results[key] = run_method(key, info, out_dir, sm_python, tessera_ok, args.blocks)
+        results[key] = run_method(key, info, out_dir, sm_python, tessera_ok, args.blocks,
+                                  args.timeout)
     for r in results.values():
         if r.outputs:
             try:

@@ -358,12 +358,15 @@ def _measure(images: List[ImageStats], infos: Sequence[RasterInfo], masks: Seque
 
 
 def _grid(image: ImageStats, grids: Dict[str, Grid]) -> Grid:
+    """The grid of an input, or of a model image read from its saved path."""
     if image.stem not in grids:
         grids[image.stem] = describe(image.path, f"model image '{image.stem}'").grid
     return grids[image.stem]
 
 
 def _union_window(grid: Grid, others: Sequence[Grid]) -> Window:
+    """The smallest window of ``grid`` covering its overlaps with ``others`` (one pixel when
+    no pixel centre falls in any: the pass then finds no pair pixels)."""
     windows = [grid.window_of(overlap_bounds(grid.bounds, other.bounds)) for other in others]
     windows = [w for w in windows if w is not None] or [Window(0, 0, 1, 1)]
     row, col = min(w.row for w in windows), min(w.col for w in windows)
