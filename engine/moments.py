@@ -29,18 +29,19 @@ class Moments:
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
         """Add the ``valid`` pixels of ``values`` (bands, ...) to the statistics."""
-        values = values.reshape(values.shape[0], -1).astype(np.float64, copy=False)
+        values = values.reshape(values.shape[0], -1)
         valid = valid.reshape(values.shape)
         batch = Moments(values.shape[0])
-        batch.count = valid.sum(axis=1).astype(np.float64)
-        if not batch.count.any():
-            return
-        with np.errstate(invalid="ignore", divide="ignore"):
-            batch.mean = np.where(valid, values, 0.0).sum(axis=1) / np.maximum(batch.count, 1)
-        batch.m2 = np.where(valid, (values - batch.mean[:, None]) ** 2, 0.0).sum(axis=1)
-        batch.min = np.where(valid, values, np.inf).min(axis=1)
-        batch.max = np.where(valid, values, -np.inf).max(axis=1)
-        self.merge(batch)
+        for band in range(values.shape[0]):
+            kept = values[band][valid[band]].astype(np.float64)
+            if kept.size:
+                mean = kept.sum() / kept.size
+                batch.count[band], batch.mean[band] = kept.size, mean
+                deviation = kept - mean
+                batch.m2[band] = (deviation * deviation).sum()  # no BLAS: same in every process
+                batch.min[band], batch.max[band] = kept.min(), kept.max()
+        if batch.count.any():
+            self.merge(batch)
 
     def merge(self, other: "Moments") -> None:
         """Fold ``other`` into these statistics (Chan et al.)."""
