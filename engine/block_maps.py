@@ -170,18 +170,25 @@ class BlockAccumulator:
             keep = valid[band]
             if not keep.any():
                 continue
+            where = index[keep]
             values = own.data[band][keep].astype(np.float64)
-            self.sums[band] += np.bincount(index[keep], values, minlength=size)
-            self.counts[band] += np.bincount(index[keep], minlength=size)
-            self.reference_sums[band] += np.bincount(index[keep], reference[band][keep],
-                                                     minlength=size)
+            self.sums[band] += np.bincount(where, values, minlength=size)
+            self.counts[band] += np.bincount(where, minlength=size)
+            self.reference_sums[band] += np.bincount(
+                where, values if reference is None else reference[band][keep], minlength=size)
             self.minimum[band] = min(self.minimum[band], values.min())
 
     def _pixel_reference(self, own: Block, valid: np.ndarray, partners: List[Block],
-                         window: Window) -> np.ndarray:
+                         window: Window):
+        """Per pixel, the mean of every image valid there; None where no partner has a
+        valid pixel in the window (the reference is then the image itself)."""
+        present = [(block, mask) for block, mask in zip(partners, self.masks[1:])
+                   if block.valid.any()]
+        if not present:
+            return None
         total = np.where(valid, own.data, 0).astype(np.float64)
         count = valid.astype(np.float64)
-        for block, mask in zip(partners, self.masks[1:]):
+        for block, mask in present:
             ok = block.valid & usable(mask, self.grid, window)
             total += np.where(ok, block.data, 0)
             count += ok
