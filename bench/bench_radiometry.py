@@ -12,7 +12,9 @@ field), runs side by side, each in its own measured process tree:
 * ``input``: the distorted tiles as they are (baseline, nothing is run);
 * ``tessera-global`` / ``tessera-local``: Tessera's ``global_regression``, then
   (``global+local``) ``local_block_adjustment`` on its outputs, processes x2,
-  window 512, through ``tessera_radiometry_runner.py``;
+  window 512, engine defaults, through ``tessera_radiometry_runner.py``;
+  ``tessera-local-sm`` the same with spectralmatch's local settings (gamma
+  correction, reference map = mean of the images' block maps);
 * ``spectralmatch-global`` / ``spectralmatch-local``: spectralmatch 1.0.4's
   ``global_regression`` then ``local_block_adjustment`` (window 512, 100 blocks,
   its defaults otherwise, 2 image-level process workers) in its own venv,
@@ -33,7 +35,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -60,12 +61,14 @@ METHODS = {
     "undo-all": "ref: all distortions undone",
     "tessera-global": "tessera global",
     "tessera-local": "tessera global+local",
+    "tessera-local-sm": "tessera g+l gamma, blocks ref",
     "spectralmatch-global": "spectralmatch global",
     "spectralmatch-local": "spectralmatch global+local",
     "otb": "OTB Mosaic -harmo.method band",
 }
 #: Rows compared: tessera method -> spectralmatch method.
-PAIRS = {"tessera-global": "spectralmatch-global", "tessera-local": "spectralmatch-local"}
+PAIRS = {"tessera-global": "spectralmatch-global", "tessera-local": "spectralmatch-local",
+         "tessera-local-sm": "spectralmatch-local"}
 
 
 # --------------------------------------------------------------------------- peers
@@ -361,7 +364,7 @@ def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
     if key.startswith("undo"):
         result.outputs = write_references(info, folder, illumination=key == "undo-all")
         return result
-    local = key.endswith("-local")
+    local = "-local" in key
     mode = ["--mode", "global+local" if local else "global",
             "--global-dir", os.path.join(folder, "global"),
             "--local-dir", os.path.join(folder, "local"), "--window", str(WINDOW),
@@ -372,6 +375,8 @@ def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
             return result
         command = [common.PYTHON, os.path.join(common.BENCH_DIR, "tessera_radiometry_runner.py"),
                    *tiles, *mode, "--executor", "processes"]
+        if key == "tessera-local-sm":  # spectralmatch's local correction and reference map
+            command += ["--correction", "gamma", "--reference", "blocks"]
         result.run = common.measure(result.label, _limited(command, timeout))
     elif key.startswith("spectralmatch"):
         if sm_python is None:
@@ -460,13 +465,13 @@ def print_ratios(results: Dict[str, Result]) -> None:
             return x / y if x is not None and y else None
 
         seam = ratio(a.metrics["seam_mad"], b.metrics["seam_mad"])
-        lines.append(f"{a.label + ' / ' + b.label:<49} "
+        lines.append(f"{a.label + ' / ' + b.label:<58} "
                      f"{_cell(ratio(a.metrics['rmse_mean'], b.metrics['rmse_mean']), 6, 2)} "
                      f"{_cell(ratio(a.metrics['affine_rmse_mean'], b.metrics['affine_rmse_mean']), 8, 2)} "
                      f"{_cell(seam, 6, 2)} {_cell(ratio(a.run.wall, b.run.wall), 6, 2)} "
                      f"{_cell(ratio(a.run.peak_mib, b.run.peak_mib), 6, 2)}")
     if lines:
-        header = f"{'ratio (< 1: tessera lower)':<49} {'RMSE':>6} {'affine':>8} {'seam':>6} {'wall':>6} {'peak':>6}"
+        header = f"{'ratio (< 1: tessera lower)':<58} {'RMSE':>6} {'affine':>8} {'seam':>6} {'wall':>6} {'peak':>6}"
         print(header)
         print("-" * len(header))
         print("\n".join(lines), flush=True)
@@ -511,10 +516,11 @@ def main() -> None:
 
     print(common.describe_checkout(), flush=True)
     info = make_radiometry_data.ensure_radiometry_data(args.data, args.size)
-    tiles = make_radiometry_data.tile_paths(info)
     print(f"tiles: 4 x {info['tile_size']} x {info['tile_size']} x 4 int16, overlap "
           f"{info['overlap']} px, in {info['folder']}", flush=True)
-    out_dir = os.path.join(info["folder"], "out")
+    # One output folder per run: two runs on the same data never delete each other's outputs.
+    out_dir = os.path.join(info["folder"], f"out-{os.getpid()}")
+    print(f"outputs in {out_dir}" + ("" if args.keep else " (removed at the end)"), flush=True)
 
     sm_python = None
     if any(k.startswith("spectralmatch") for k in keys):

@@ -9,8 +9,10 @@ Calls ``tessera.engine.global_regression.global_regression(tiles, OUT1,
 template="{stem}_global.tif", execution=Execution("processes", workers=2,
 window_size=512))`` and then, for ``global+local``,
 ``tessera.engine.local_adjustment.local_block_adjustment(outs, OUT2,
-template="{stem}_local.tif", blocks=100, execution=...)`` on its outputs. Prints one JSON
-line: seconds per step and output paths.
+template="{stem}_local.tif", blocks=100, execution=...)`` on its outputs (the
+engine's defaults otherwise; ``--correction`` and ``--reference`` pass those
+arguments, e.g. ``gamma`` and ``blocks`` for spectralmatch's behaviour).
+Prints one JSON line: seconds per step and output paths.
 """
 
 import argparse
@@ -31,6 +33,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=512)
     parser.add_argument("--blocks", default="100",
                         help="local adjustment blocks: a count per image, or ROWS,COLS")
+    parser.add_argument("--correction", help="local correction (default: the engine's)")
+    parser.add_argument("--reference", help="local reference map (default: the engine's)")
     args = parser.parse_args()
 
     common.import_tessera()
@@ -50,8 +54,11 @@ def main() -> None:
         start = time.perf_counter()
         blocks = (tuple(int(v) for v in args.blocks.split(",")) if "," in args.blocks
                   else int(args.blocks))
+        options = {k: v for k, v in (("correction", args.correction),
+                                     ("reference", args.reference)) if v}
+        report.update(options)
         outs2 = local_block_adjustment(list(outs), args.local_dir, template="{stem}_local.tif",
-                                       blocks=blocks, execution=execution)
+                                       blocks=blocks, execution=execution, **options)
         report["local_s"] = time.perf_counter() - start
         report["local"] = [str(p) for p in outs2]
     print(json.dumps(report))
