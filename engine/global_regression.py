@@ -33,8 +33,8 @@ from .errors import InvalidInputError
 from .executors import Execution, reusing_workers
 from .masks import usable
 from .moments import Moments
-from .normalization import (Warn, apply_linear, check_images, output_paths, overlap_bounds,
-                            written_together)
+from .normalization import (Warn, apply_linear, check_images, mask_per_image, output_paths,
+                            overlap_bounds, written_together)
 from .raster_io import Block, RasterInfo, Source, describe, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Grid, Window
@@ -276,9 +276,7 @@ def global_regression(inputs: Sequence[str], output_folder: str, *,
         raise InvalidInputError(f"fit method '{fit}' is unknown: use one of {', '.join(FITS)}")
     infos = check_images(inputs)
     outputs = output_paths(infos, output_folder, template)
-    masks = list(masks) if masks is not None else [None] * len(infos)
-    if len(masks) != len(infos):
-        raise InvalidInputError(f"{len(masks)} masks given for {len(infos)} inputs")
+    masks = mask_per_image(masks, len(infos))
     loaded = load_model(model) if model else {}
     images = [loaded.get(info.stem) or ImageStats(info.stem, info.path, info.grid.bounds)
               for info in infos]

@@ -37,8 +37,8 @@ from .executors import Execution, reusing_workers
 from .histograms import (Binning, Histogram, bins_between, bins_per_value, measure,
                          require_pixels)
 from .moments import Moments
-from .normalization import (Warn, check_reference, output_paths, output_spec, overlap_bounds,
-                            warn_if_clamped, written_together)
+from .normalization import (Warn, check_reference, mask_per_image, output_paths, output_spec,
+                            overlap_bounds, warn_if_clamped, written_together)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, progress_steps, run_map
 from .windows import Grid, Window
@@ -179,10 +179,7 @@ def histogram_matching(inputs: Sequence[str], reference: str, output_folder: str
     """
     reference_info, infos = check_reference(inputs, reference)
     outputs = output_paths(infos, output_folder, template, [reference])
-    masks = list(masks) if masks is not None else [None] * len(infos)
-    if len(masks) != len(infos):
-        raise InvalidInputError(f"{len(masks)} masks given for {len(infos)} inputs: give one "
-                                f"mask per input, or none")
+    masks = mask_per_image(masks, len(infos))
     windows = [_overlap_window(info, reference_info) for info in infos] if overlap_only else []
     measured = [[info, reference_info] if overlap_only else [info] for info in infos]
     steps = progress_steps(progress, sum(passes(pair) + 1 for pair in measured)

@@ -45,8 +45,8 @@ from .block_maps import (BlockAccumulator, BlockGrid, block_grid, blocks_from_va
 from .errors import InvalidInputError, MissingInputError
 from .executors import Execution, reusing_workers
 from .moments import MomentsAccumulator
-from .normalization import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
-                            union_bounds, written_together)
+from .normalization import (Bounds, check_images, mask_per_image, output_paths, output_spec,
+                            overlap_bounds, union_bounds, written_together)
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_map, run_reduce, scaled
 from .windows import Grid, Window
@@ -148,7 +148,7 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
         raise InvalidInputError(f"valid-pixel threshold {threshold:g} is outside 0..1")
     infos = check_images(inputs)
     outputs = output_paths(infos, output_folder, template)
-    masks = list(masks) if masks is not None else [None] * len(infos)
+    masks = mask_per_image(masks, len(infos))
     measure = scaled(progress, 0, 2)
     shared, grid_of_blocks = None, None
     if load_maps:

@@ -68,6 +68,16 @@ def check_reference(inputs: Sequence[str], reference: str) -> Tuple[RasterInfo, 
     return infos[0], infos[1:]
 
 
+def mask_per_image(masks: Optional[Sequence], count: int) -> list:
+    """``masks`` as a list of one mask (or None) per image; None gives no masks."""
+    if masks is None:
+        return [None] * count
+    if len(masks) != count:
+        raise InvalidInputError(f"{len(masks)} masks given for {count} inputs: give one mask "
+                                f"per input, or none")
+    return list(masks)
+
+
 def output_paths(infos: Sequence[RasterInfo], folder: str, template: str,
                  inputs: Sequence[str] = ()) -> List[str]:
     """One GeoTIFF path per image in ``folder`` from ``template`` (``{stem}`` is the
