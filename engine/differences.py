@@ -29,7 +29,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .executors import Execution, reusing_workers
-from .normalization import check_images, overlap_bounds
+from .image_sets import check_images, overlap_bounds
 from .raster_io import Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Window

@@ -33,8 +33,8 @@ from .errors import InvalidInputError
 from .executors import Execution, reusing_workers
 from .masks import usable
 from .moments import Moments
-from .normalization import (Warn, apply_linear, check_images, mask_per_image, output_paths,
-                            overlap_bounds, written_together)
+from .image_sets import check_images, output_paths, overlap_bounds, written_together
+from .normalization import Warn, apply_linear, mask_per_image
 from .raster_io import Block, RasterInfo, Source, describe, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import Grid, Window

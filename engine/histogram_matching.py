@@ -37,8 +37,8 @@ from .executors import Execution, reusing_workers
 from .histograms import (Binning, Histogram, bins_between, bins_per_value, measure,
                          require_pixels)
 from .moments import Moments
-from .normalization import (Warn, check_reference, mask_per_image, output_paths, output_spec,
-                            overlap_bounds, warn_if_clamped, written_together)
+from .image_sets import output_paths, output_spec, overlap_bounds, written_together
+from .normalization import Warn, check_reference, mask_per_image, warn_if_clamped
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, progress_steps, run_map
 from .windows import Grid, Window

@@ -39,8 +39,8 @@ from .errors import InvalidInputError
 from .executors import Execution, reusing_workers
 from .histograms import Binning, Histogram, bins_between, measure, require_pixels
 from .moments import Moments
-from .normalization import (Warn, apply_linear, check_reference, output_paths,
-                            written_together)
+from .image_sets import output_paths, written_together
+from .normalization import Warn, apply_linear, check_reference
 from .raster_io import RasterInfo, Source
 from .runner import CancelCheck, Progress, progress_steps
 

@@ -45,8 +45,9 @@ from .block_maps import (BlockAccumulator, BlockGrid, block_grid, blocks_from_va
 from .errors import InvalidInputError, MissingInputError
 from .executors import Execution, reusing_workers
 from .moments import MomentsAccumulator
-from .normalization import (Bounds, check_images, mask_per_image, output_paths, output_spec,
-                            overlap_bounds, union_bounds, written_together)
+from .image_sets import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
+                         union_bounds, written_together)
+from .normalization import mask_per_image
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
 from .runner import CancelCheck, Progress, run_map, run_reduce, scaled
 from .windows import Grid, Window

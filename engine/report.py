@@ -44,7 +44,7 @@ from .differences import PairDifference, overlap_differences_of
 from .errors import Cancelled, GridMismatchError, InvalidInputError
 from .executors import Execution, reusing_workers
 from .moments import Moments, MomentsAccumulator
-from .normalization import check_images
+from .image_sets import check_images
 from .raster_io import RasterInfo, Source, folder_replaced_atomically, replaced_atomically
 from .runner import CancelCheck, Progress, run_reduce, scaled
 from .windows import same_crs
