@@ -111,6 +111,15 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
             paths.append(path)
         return paths
 
+    def extent_bounds(self, parameters, name, context, inputs: str = "INPUTS"):
+        """Extent parameter ``name`` as (left, bottom, right, top) in the CRS of the first
+        layer of parameter ``inputs``; None when it is not set."""
+        if not parameters.get(name):
+            return None
+        crs = self.parameterAsLayerList(parameters, inputs, context)[0].crs()
+        box = self.parameterAsExtent(parameters, name, context, crs)
+        return (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum())
+
     def style_on_load(self, context, output, styler) -> None:
         """Apply ``styler(layer)`` to ``output`` when QGIS loads it after the run."""
         if context.willLoadLayerOnCompletion(output):

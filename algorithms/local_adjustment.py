@@ -94,11 +94,6 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
         blocks = [self.parameterAsInt(parameters, self.BLOCKS, context),
                   (self.parameterAsInt(parameters, self.ROWS, context),
                    self.parameterAsInt(parameters, self.COLS, context)), AUTOMATIC][method]
-        canvas = None
-        if parameters.get(self.CANVAS):
-            crs = self.parameterAsLayerList(parameters, self.INPUTS, context)[0].crs()
-            box = self.parameterAsExtent(parameters, self.CANVAS, context, crs)
-            canvas = (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum())
         save = self.parameterAsFileOutput(parameters, self.SAVE_MAPS, context) \
             if parameters.get(self.SAVE_MAPS) else None
         outputs = local_block_adjustment(
@@ -107,7 +102,8 @@ class LocalBlockAdjustment(NormalizationAlgorithm):
             reference=REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)],
             alpha=self.parameterAsDouble(parameters, self.ALPHA, context),
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
-            masks=self.masks(parameters, context, paths), canvas=canvas,
+            masks=self.masks(parameters, context, paths),
+            canvas=self.extent_bounds(parameters, self.CANVAS, context),
             load_maps=self.parameterAsFile(parameters, self.LOAD_MAPS, context) or None,
             save_maps=save, **self.output_options(parameters, context),
             **self.engine_options(feedback))
