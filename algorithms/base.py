@@ -16,7 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..engine.errors import EngineError
 from ..provider import dependencies, settings
-from .compat import ADVANCED
+from .compat import ADVANCED, RASTER
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic", "radiometry": "Radiometry"}
@@ -54,16 +54,19 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         return (not problem, problem)
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS API)
-        """Name a raster input that cannot be found (QGIS alone only names the parameter)."""
+        """Name a raster or vector input that cannot be found (QGIS alone only names the
+        parameter)."""
         for definition in self.parameterDefinitions():
             if definition.type() not in ("raster", "multilayer"):
                 continue
+            kind = "raster" if definition.type() == "raster" or \
+                definition.layerType() == RASTER else "vector"
             value = parameters.get(definition.name())
             for item in value if isinstance(value, (list, tuple)) else [value]:
                 if (isinstance(item, str) and item
                         and QgsProcessingUtils.mapLayerFromString(item, context) is None):
                     return False, (f"{definition.description()}: '{item}' is neither a "
-                                   f"readable raster file nor a layer of the project: "
+                                   f"readable {kind} file nor a layer of the project: "
                                    f"check the path")
         return super().checkParameterValues(parameters, context)
 

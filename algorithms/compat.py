@@ -16,6 +16,8 @@ def _enum(new_scope: str, new_name: str, old_owner, old_name: str):
 
 RASTER = _enum("ProcessingSourceType", "Raster", QgsProcessing, "TypeRaster")
 POLYGONS = _enum("ProcessingSourceType", "VectorPolygon", QgsProcessing, "TypeVectorPolygon")
+VECTORS = _enum("ProcessingSourceType", "VectorAnyGeometry", QgsProcessing,
+                "TypeVectorAnyGeometry")
 INTEGER = _enum("ProcessingNumberParameterType", "Integer", QgsProcessingParameterNumber,
                 "Integer")
 DOUBLE = _enum("ProcessingNumberParameterType", "Double", QgsProcessingParameterNumber, "Double")

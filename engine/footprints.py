@@ -16,8 +16,9 @@ import numpy as np
 
 from .errors import InvalidInputError
 from .executors import Execution, reusing_workers
-from .raster_io import Block, Source, check_output, describe, replaced_atomically
+from .raster_io import Block, Source, check_output, describe
 from .runner import CancelCheck, Progress, run_reduce, scaled
+from .vector_io import write_geopackage
 from .windows import Window
 
 COMBINE = ("any", "all")
@@ -54,6 +55,18 @@ class FootprintAccumulator:
         return unary_union(self.pieces)
 
 
+def _canonical(geometry):
+    """Pixel-edge polygons without collinear vertices, their rings and parts in a fixed
+    order: the same area gives the same vertices whatever windows it was assembled
+    from, so work done on the polygons does not depend on the window size.
+
+    ``normalize`` starts every ring at its lowest corner, which is never collinear, so
+    the Douglas-Peucker pass with tolerance 0 that drops collinear vertices (and never a
+    ring's start) leaves the same rings whatever vertices the windows added.
+    """
+    return geometry.normalize().simplify(0, preserve_topology=False).normalize()
+
+
 def _drop_small_holes(geometry, min_area: float):
     from shapely.geometry import MultiPolygon, Polygon
 
@@ -80,8 +93,9 @@ def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
     if combine not in COMBINE:
         raise InvalidInputError(f"band combination '{combine}' is unknown: use 'any' or 'all'")
     info = describe(raster)
-    pixels = run_reduce(partial(FootprintAccumulator, combine), [Source(raster)], info.grid,
-                        execution=execution, progress=progress, cancelled=cancelled)
+    pixels = _canonical(run_reduce(partial(FootprintAccumulator, combine), [Source(raster)],
+                                   info.grid, execution=execution, progress=progress,
+                                   cancelled=cancelled))
     from shapely import affinity
 
     t = info.grid.transform
@@ -129,10 +143,5 @@ def footprints(rasters: Sequence[str], output: str, *, combine: str = "any",
         frames.append(frame.to_crs(crs) if crs and info.grid.crs else frame)
     table = geopandas.GeoDataFrame(geopandas.pd.concat(frames, ignore_index=True), crs=crs)
     table["area"] = table.geometry.area
-    _write_atomically(table, output)
+    write_geopackage(table, output, LAYER)
     return output
-
-
-def _write_atomically(table, output: str) -> None:
-    with replaced_atomically(output, ".gpkg") as temp:
-        table.to_file(temp, driver="GPKG", layer=LAYER)

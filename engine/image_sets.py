@@ -25,9 +25,10 @@ Bounds = Tuple[float, float, float, float]
 
 
 def check_images(paths: Sequence[str], what: str = "input raster", *,
-                 one_crs: bool = True) -> List[RasterInfo]:
-    """Describe ``paths``; refuse duplicate names, mixed band counts and (unless
-    ``one_crs`` is False, for steps that reproject) mixed CRSs."""
+                 one_crs: bool = True, one_band_count: bool = True) -> List[RasterInfo]:
+    """Describe ``paths``; refuse duplicate names, (unless ``one_band_count`` is False,
+    for steps that treat images one by one) mixed band counts and (unless ``one_crs``
+    is False, for steps that reproject) mixed CRSs."""
     if not paths:
         raise InvalidInputError(f"no {what} given: choose at least one")
     infos = [describe(path, what) for path in paths]
@@ -44,7 +45,7 @@ def check_images(paths: Sequence[str], what: str = "input raster", *,
             raise GridMismatchError(
                 f"'{info.stem}' is in another CRS than '{first.stem}': all inputs must share "
                 f"one CRS; reproject it first")
-        if info.count != first.count:
+        if one_band_count and info.count != first.count:
             raise InvalidInputError(
                 f"'{info.stem}' has {info.count} band(s) but '{first.stem}' has {first.count}: "
                 f"all inputs must have the same bands in the same order")
