@@ -30,6 +30,7 @@ from .dtypes import check_nodata
 from .errors import InvalidInputError
 from .executors import Execution
 from .image_sets import Bounds, check_images, output_type, union_bounds
+from .masks import VectorMask
 from .raster_io import (EDGE_NODATA, Block, OutputSpec, RasterInfo, Source, check_output)
 from .resample import RESAMPLINGS
 from .runner import CancelCheck, Progress, run_map
@@ -70,15 +71,15 @@ class MosaicOperator:
 
     ``extents`` are the inputs' windows in the mosaic grid, so inputs that do
     not reach a window are skipped without looking at their pixels.
-    ``blend`` is the feather distance in pixels; ``regions`` the WKB seamline
-    polygon of each input (empty: no seamlines).
+    ``blend`` is the feather distance in pixels; ``regions`` the seamline
+    polygon of each input as an include mask (empty: no seamlines).
     """
 
     method: str
     grid: Grid
     extents: Tuple[Window, ...]
     blend: float = 0.0
-    regions: Tuple[bytes, ...] = ()
+    regions: Tuple[VectorMask, ...] = ()
     halo: int = 0
     edge: str = EDGE_NODATA
 
@@ -95,7 +96,7 @@ class MosaicOperator:
         total = np.zeros(shape)
         weights = np.zeros(shape)
         for index, block in reaching:
-            region = self._region(index, window) if self.regions else None
+            region = self.regions[index].usable(self.grid, window) if self.regions else None
             weight = feather.weight(block.valid.any(axis=0), self.blend, region)
             weight = weight[halo:halo + shape[1], halo:halo + shape[2]]
             valid = block.valid[:, halo:halo + shape[1], halo:halo + shape[2]]
@@ -105,15 +106,6 @@ class MosaicOperator:
         valid = weights > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(valid, total / weights, 0.0), valid
-
-    def _region(self, index: int, window: Window) -> np.ndarray:
-        """Where input ``index``'s seamline polygon covers the pixels of ``window``."""
-        import rasterio.features
-        import shapely.wkb
-
-        return rasterio.features.geometry_mask(
-            [shapely.wkb.loads(self.regions[index])], window.shape,
-            self.grid.subgrid(window).transform, invert=True)
 
 
 def _overlaps(a: Window, b: Window) -> bool:
@@ -126,7 +118,7 @@ def _priority(blocks: List[Block], shape):
     values = np.zeros(shape)
     valid = np.zeros(shape, dtype=bool)
     for block in reversed(blocks):
-        values[block.valid] = block.data[block.valid]
+        np.copyto(values, block.data, where=block.valid)
         valid |= block.valid
     return values, valid
 
@@ -175,9 +167,11 @@ _MERGES = {"first": _first, "last": _last, "min": _ignoring_nan(np.fmin),
            "max": _ignoring_nan(np.fmax), "mean": _mean, "median": _median}
 
 
-def seamline_regions(path: str, field: str, infos: Sequence[RasterInfo]) -> Tuple[bytes, ...]:
-    """The seamline polygon of each image (WKB in the images' CRS): the features of
-    ``path`` whose ``field`` equals the image's file name without extension."""
+def seamline_regions(path: str, field: str,
+                     infos: Sequence[RasterInfo]) -> Tuple[VectorMask, ...]:
+    """The seamline polygon of each image (in the images' CRS) as an include mask: the
+    features of ``path`` whose ``field`` equals the image's file name without extension.
+    An image whose polygon is empty (one lying wholly under another) owns no pixel."""
     import geopandas
     from shapely.ops import unary_union
 
@@ -194,12 +188,12 @@ def seamline_regions(path: str, field: str, infos: Sequence[RasterInfo]) -> Tupl
     regions = []
     for info in infos:
         chosen = table[table[field].astype(str) == info.stem].geometry
-        shapes = [shape for shape in chosen if shape is not None and not shape.is_empty]
-        if not shapes:
+        if chosen.empty:
             raise InvalidInputError(
                 f"seamline layer '{name}' has no polygon whose '{field}' is '{info.stem}': "
                 f"give the seamlines made from these images (see Seamlines)")
-        regions.append(unary_union(shapes).wkb)
+        shapes = [shape for shape in chosen if shape is not None and not shape.is_empty]
+        regions.append(VectorMask("include", (unary_union(shapes).wkb,) if shapes else ()))
     return tuple(regions)
 
 

@@ -234,3 +234,18 @@ def test_seamlines_must_name_every_image(tmp_path):
 
 def test_every_method_is_tested():
     assert set(TRUTH) | {"feather"} == set(METHODS)
+
+
+def test_an_image_with_an_empty_seamline_polygon_fills_only_where_it_is_alone(tmp_path):
+    import geopandas
+    from shapely.geometry import Polygon, box
+
+    a, b, _ = _three(str(tmp_path))
+    seams = str(tmp_path / "s.gpkg")
+    geopandas.GeoDataFrame({"image": ["r0", "r1"]}, geometry=[box(0, 0, 1000, 1000), Polygon()],
+                           crs="EPSG:32610").to_file(seams)
+    out = mosaic([a, b], str(tmp_path / "f.tif"), method="feather", feather_distance=2.0,
+                 seamlines=seams)
+    row = read_raster(out)[0][0, 5]
+    np.testing.assert_allclose(row[:10], 1.0, atol=1e-5)
+    np.testing.assert_array_equal(row[10:], 3.0)
