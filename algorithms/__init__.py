@@ -1,5 +1,6 @@
 """Tessera's Processing algorithms: thin adapters from parameters to one engine call."""
 
+from .align_rasters import AlignRasters
 from .bandmath import BandMath
 from .focal_statistics import FocalStatistics
 from .footprints import Footprints
@@ -7,7 +8,12 @@ from .global_regression import GlobalRegression
 from .histogram_matching import HistogramMatching
 from .lirrn import Lirrn
 from .local_adjustment import LocalBlockAdjustment
+from .mask_rasters import MaskRasters
+from .merge_vectors import MergeVectors
+from .mosaic import Mosaic
 from .normalization_report import NormalizationReport
+from .seamlines import Seamlines
 
 ALGORITHMS = (BandMath, FocalStatistics, Footprints, GlobalRegression, LocalBlockAdjustment,
-              HistogramMatching, Lirrn, NormalizationReport)
+              HistogramMatching, Lirrn, NormalizationReport, Mosaic,
+              MaskRasters, MergeVectors, AlignRasters, Seamlines)

@@ -64,10 +64,13 @@ def check_nodata(nodata: Optional[float], dtype, what: str = "output") -> Option
 
 
 def cast(values: np.ndarray, dtype) -> np.ndarray:
-    """Cast float results to ``dtype``: round and clamp integers, never wrap."""
+    """Cast float results to ``dtype``: round and clamp integers, never wrap. Integers
+    that ``dtype`` holds exactly are copied as they are (nothing to round or clamp)."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return values.astype(dtype, copy=False)
+    if values.dtype.kind in "iu" and np.can_cast(values.dtype, dtype):
+        return values.astype(dtype)
     low, high = value_range(dtype)
     with np.errstate(invalid="ignore"):
         out = np.clip(np.rint(values), low, high)

@@ -19,7 +19,9 @@ from support import ROOT, WORLDVIEW, read_raster, write_raster  # noqa: E402
 ALGORITHMS = {  # id -> (group id, group name, icon file)
     "tessera:bandmath": ("analysis", "Analysis", "analysis.svg"),
     "tessera:focalstatistics": ("analysis", "Analysis", "analysis.svg"),
-    "tessera:footprints": ("mosaic", "Mosaic", "mosaic.svg"),
+    **{f"tessera:{name}": ("mosaic", "Mosaic", "mosaic.svg")
+       for name in ("footprints", "alignrasters", "seamlines", "maskrasters", "mosaic",
+                    "mergevectors")},
     **{f"tessera:{name}": ("radiometry", "Radiometry", "radiometry.svg")
        for name in ("globalregression", "localblockadjustment", "histogrammatching", "lirrn",
                     "normalizationreport")},
