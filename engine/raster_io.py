@@ -240,14 +240,14 @@ def _gdal_writes_zstd() -> bool:
 
 @contextmanager
 def replaced_atomically(output: str, extension: str) -> Iterator[str]:
-    """Yield a hidden temporary path beside ``output``; rename it over ``output`` on success.
+    """Yield a hidden temporary path beside ``output`` (its folder is created if needed);
+    rename it over ``output`` on success.
 
     On error or cancel the temporary file (and any GDAL sidecar) is removed and
     ``output`` is left as it was.
     """
     folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise InvalidInputError(f"output folder '{folder}' does not exist: create it first")
+    os.makedirs(folder, exist_ok=True)
     temp = os.path.join(folder, f".{os.path.basename(output)}.{uuid.uuid4().hex[:8]}"
                                 f".partial{extension}")
     try:

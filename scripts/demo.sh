@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what is needed and run Tessera's main job on the bundled sample data:
-# the model band math (NDVI) -> focal statistics (circular mean) -> footprints,
-# through qgis_process, with worker processes. Prints where the outputs are.
+# Install what is needed and run Tessera's main job on the bundled sample data: the flagship
+# model models/seamless_mosaic.model3 (global regression -> local block adjustment -> align
+# -> seamlines -> mask -> feathered mosaic) on four overlapping tiles with radiometric
+# differences (examples/data/tiles), through qgis_process, with worker processes.
+# Prints where the mosaic is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/install.sh"
@@ -10,16 +12,18 @@ source "$ROOT/scripts/qgis_env.sh"
 OUT="${1:-$ROOT/demo-output}"
 mkdir -p "$OUT"
 export TESSERA_EXECUTOR="${TESSERA_EXECUTOR:-processes}"
-"$QGIS_PROCESS" run "$ROOT/models/bandmath_focal_footprints.model3" -- \
-  input="$ROOT/examples/data/worldview3_2016-09-30.tif" \
-  expression='(b7 - b5) / (b7 + b5)' radius=2 \
-  bandmath:index="$OUT/ndvi.tif" \
-  focal:smoothed="$OUT/ndvi_mean_r2.tif" \
-  footprints:footprints="$OUT/footprint.gpkg"
+TILES=()
+for tile in "$ROOT"/examples/data/tiles/tile_*.tif; do
+  TILES+=("inputs=$tile")
+done
+"$QGIS_PROCESS" run "$ROOT/models/seamless_mosaic.model3" -- \
+  "${TILES[@]}" feather=20 cog=true \
+  seamlines:seamlines="$OUT/seamlines.gpkg" \
+  mosaic:mosaic="$OUT/mosaic.tif"
 rm -rf "$TESSERA_SANDBOX"
 
 echo
-echo "Tessera demo outputs:"
-echo "  NDVI (band math):               $OUT/ndvi.tif"
-echo "  NDVI circular mean r=2 (focal): $OUT/ndvi_mean_r2.tif"
-echo "  valid-data footprint:           $OUT/footprint.gpkg"
+echo "Tessera demo: a seamless mosaic of the four sample tiles"
+echo "  mosaic (Cloud Optimized GeoTIFF): $OUT/mosaic.tif"
+echo "  seamlines (one polygon per tile): $OUT/seamlines.gpkg"
+echo "Open both in QGIS, or compare with the inputs: $ROOT/examples/data/tiles/"

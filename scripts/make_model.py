@@ -10,6 +10,10 @@
   adjustment and the normalization report; inputs ``inputs`` and ``blocks``;
   outputs ``global:global`` and ``local:local`` (folders) and
   ``report:report`` (HTML).
+* ``seamless_mosaic.model3`` chains global regression, local block
+  adjustment, align rasters, seamlines, mask rasters and a feathered mosaic;
+  inputs ``inputs``, ``feather`` and ``cog``; outputs ``seamlines:seamlines``
+  (GeoPackage) and ``mosaic:mosaic`` (GeoTIFF).
 
 Outputs are named ``childId:outputName`` as qgis_process expects them, e.g.
 
@@ -191,9 +195,72 @@ def build_normalization_model():
     return build.done()
 
 
+def build_seamless_mosaic_model():
+    """Global regression -> local block adjustment -> align -> seamlines -> mask ->
+    feathered mosaic: the flagship workflow."""
+    from qgis.core import (QgsProcessing, QgsProcessingModelChildParameterSource,
+                           QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
+                           QgsProcessingParameterNumber)
+
+    build = ModelBuilder("seamless_mosaic",
+                         "A seamless mosaic from overlapping images: global regression and "
+                         "local block adjustment even out their radiometry, alignment puts "
+                         "them on one pixel grid, seamlines split their overlaps where the "
+                         "images agree best, each image is cut to its seamline polygon grown by "
+                         "half the feather distance, and the mosaic blends them across the "
+                         "seamlines.", {
+                             "inputs": "Overlapping rasters with the same CRS and bands "
+                                       "(pixel grids may differ).",
+                             "feather": "Width of the blend across each seamline, in map "
+                                        "units.",
+                             "cog": "Write the mosaic as a Cloud Optimized GeoTIFF."})
+    build.parameter(QgsProcessingParameterMultipleLayers(
+        "inputs", "Overlapping rasters", QgsProcessing.TypeRaster), 120)
+    build.parameter(QgsProcessingParameterNumber(
+        "feather", "Feather distance (map units)", QgsProcessingParameterNumber.Double,
+        defaultValue=20.0, minValue=0.0), 340)
+    build.parameter(QgsProcessingParameterBoolean(
+        "cog", "Cloud Optimized GeoTIFF", defaultValue=False), 560)
+    static, from_parameter, from_child = build.static, build.from_parameter, build.from_child
+    same_name = static("{stem}.tif")  # each step writes to its own folder: names stay short
+    build.child("global", "tessera:globalregression", "Global regression", {
+        "INPUTS": from_parameter("inputs"),
+        "TEMPLATE": same_name,
+    }, {}, 200)
+    build.child("local", "tessera:localblockadjustment", "Local block adjustment", {
+        "INPUTS": from_child("global", "OUTPUT_LAYERS"),
+        "TEMPLATE": same_name,
+    }, {}, 320)
+    build.child("align", "tessera:alignrasters", "Align to the finest grid", {
+        "INPUTS": from_child("local", "OUTPUT_LAYERS"),
+        "TEMPLATE": same_name,
+    }, {}, 440)
+    build.child("seamlines", "tessera:seamlines", "Seamlines where the images agree", {
+        "INPUTS": from_child("align", "OUTPUT_LAYERS"),
+        "COST": static(1),  # radiometric difference
+    }, {"OUTPUT": ("seamlines", "Seamlines")}, 560)
+    build.child("mask", "tessera:maskrasters", "Cut each image to its seamline polygon", {
+        "INPUTS": from_child("align", "OUTPUT_LAYERS"),
+        "MASK": from_child("seamlines"),
+        "FIELD": static("image"),
+        "BUFFER": [QgsProcessingModelChildParameterSource.fromExpression("@feather / 2")],
+        "TEMPLATE": same_name,
+    }, {}, 680)
+    build.child("mosaic", "tessera:mosaic", "Feathered mosaic", {
+        "INPUTS": from_child("mask", "OUTPUT_LAYERS"),
+        "METHOD": static(6),  # feather
+        "FEATHER_DISTANCE": from_parameter("feather"),
+        "SEAMLINES": from_child("seamlines"),
+        "SEAM_FIELD": static("image"),
+        "COG": from_parameter("cog"),
+    }, {"OUTPUT": ("mosaic", "Seamless mosaic")}, 800)
+    return build.done()
+
+
 #: Every shipped model: file name -> builder.
 MODELS = {"bandmath_focal_footprints.model3": build_analysis_model,
-          "radiometric_normalization.model3": build_normalization_model}
+          "radiometric_normalization.model3": build_normalization_model,
+          "seamless_mosaic.model3": build_seamless_mosaic_model}
 
 
 def main(argv):
