@@ -34,3 +34,11 @@ class WorkerError(EngineError, RuntimeError):
 
 class Cancelled(EngineError):
     """The user cancelled the run; nothing was written."""
+
+
+def check_choice(value, choices, what: str):
+    """``value`` if it is one of ``choices``, else an error naming ``what`` and listing them."""
+    if value not in choices:
+        raise InvalidInputError(f"{what} '{value}' is unknown: choose one of "
+                                f"{', '.join(str(choice) for choice in choices)}")
+    return value

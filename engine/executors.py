@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
 
-from .errors import InvalidInputError, WorkerError
+from .errors import WorkerError, check_choice
 from .interpreter import find_python
 from .raster_io import DEFAULT_COMPRESSION
 
@@ -115,9 +115,7 @@ EXECUTORS = {
 
 def check_executor(name: str) -> str:
     """``name`` if it is a known executor, else an error listing the known ones."""
-    if name not in EXECUTORS:
-        raise InvalidInputError(
-            f"executor '{name}' is unknown: choose one of {', '.join(EXECUTORS)}")
+    check_choice(name, EXECUTORS, "executor")
     return name
 
 

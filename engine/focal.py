@@ -36,7 +36,7 @@ from typing import List, Optional
 import numpy as np
 
 from .dtypes import DTYPES, check_dtype, check_nodata, default_nodata
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .executors import Execution
 from .neighbourhoods import Neighbourhood, runs
 from .raster_io import EDGE_NODATA, Block, OutputSpec, Source, check_output, describe
@@ -279,11 +279,8 @@ def focal_statistics(raster: str, output: str, *, statistic: str = "mean",
     A 3 x 3 raster of 1..9 with a radius-1 square gives a centre mean of 5
     and a corner mean of (1 + 2 + 4 + 5) / 4 = 3.
     """
-    if statistic not in STATISTICS:
-        raise InvalidInputError(
-            f"statistic '{statistic}' is unknown: choose one of {', '.join(STATISTICS)}")
-    if target not in TARGETS:
-        raise InvalidInputError(f"target '{target}' is unknown: choose one of {', '.join(TARGETS)}")
+    check_choice(statistic, STATISTICS, "statistic")
+    check_choice(target, TARGETS, "target")
     if units not in UNITS:
         raise InvalidInputError(f"units '{units}' are unknown: choose one of {', '.join(UNITS)}")
     info = describe(raster)

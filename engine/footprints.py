@@ -14,7 +14,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .executors import Execution, reusing_workers
 from .raster_io import Block, Source, check_output, describe
 from .runner import CancelCheck, Progress, run_reduce, scaled
@@ -90,8 +90,7 @@ def footprint(raster: str, *, combine: str = "any", simplify: float = 0.0,
     min_hole_area : float
         Holes smaller than this (map units squared) are filled.
     """
-    if combine not in COMBINE:
-        raise InvalidInputError(f"band combination '{combine}' is unknown: use 'any' or 'all'")
+    check_choice(combine, COMBINE, "band combination")
     info = describe(raster)
     pixels = _canonical(run_reduce(partial(FootprintAccumulator, combine), [Source(raster)],
                                    info.grid, execution=execution, progress=progress,

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .executors import Execution, reusing_workers
 from .masks import usable
 from .moments import Moments
@@ -110,8 +110,7 @@ def solve_band(means: np.ndarray, stds: np.ndarray, pairs: Sequence[tuple],
     -------
     (gains, offsets) : arrays (N,)
     """
-    if fit not in FITS:
-        raise InvalidInputError(f"fit method '{fit}' is unknown: use one of {', '.join(FITS)}")
+    check_choice(fit, FITS, "fit method")
     count = len(means)
     rows, targets = [], []
     for i, j, m_i, s_i, m_j, s_j in pairs:
@@ -162,8 +161,7 @@ def _reference_flags(stems: Sequence[str], reference) -> List[bool]:
     if reference is None:
         return [True] * len(stems)
     mode, names = reference
-    if mode not in ("include", "exclude"):
-        raise InvalidInputError(f"reference mode '{mode}' is unknown: use 'include' or 'exclude'")
+    check_choice(mode, ("include", "exclude"), "reference mode")
     unknown = [name for name in names if name not in stems]
     if unknown:
         raise InvalidInputError(
@@ -272,8 +270,7 @@ def global_regression(inputs: Sequence[str], output_folder: str, *,
     """
     if mean_weight < 0 or std_weight < 0:
         raise InvalidInputError("mean and std weights must be 0 or more")
-    if fit not in FITS:
-        raise InvalidInputError(f"fit method '{fit}' is unknown: use one of {', '.join(FITS)}")
+    check_choice(fit, FITS, "fit method")
     infos = check_images(inputs)
     outputs = output_paths(infos, output_folder, template)
     masks = mask_per_image(masks, len(infos))

@@ -42,7 +42,7 @@ import numpy as np
 
 from .block_maps import (BlockAccumulator, BlockGrid, block_grid, blocks_from_variation,
                          load_map, reference_map, save_map)
-from .errors import InvalidInputError, MissingInputError
+from .errors import InvalidInputError, MissingInputError, check_choice
 from .executors import Execution, reusing_workers
 from .moments import MomentsAccumulator
 from .image_sets import (Bounds, check_images, output_paths, output_spec, overlap_bounds,
@@ -137,12 +137,8 @@ def local_block_adjustment(inputs: Sequence[str], output_folder: str, *,
     list of str
         The output paths, one per input.
     """
-    if correction not in CORRECTIONS:
-        raise InvalidInputError(f"correction '{correction}' is unknown: use one of "
-                                f"{', '.join(CORRECTIONS)}")
-    if reference not in REFERENCES:
-        raise InvalidInputError(f"reference '{reference}' is unknown: use one of "
-                                f"{', '.join(REFERENCES)}")
+    check_choice(correction, CORRECTIONS, "correction")
+    check_choice(reference, REFERENCES, "reference")
     if not 0 <= alpha <= 1:
         raise InvalidInputError(f"alpha {alpha:g} is outside 0..1 (1: full correction)")
     if not 0 <= threshold <= 1:

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .raster_io import RasterInfo, Source, read_block
 from .vector_io import read_layer
 from .windows import Grid, Window
@@ -32,9 +32,7 @@ MODES = ("include", "exclude")
 
 
 def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise InvalidInputError(f"mask mode '{mode}' is unknown: use 'include' or 'exclude'")
-    return mode
+    return check_choice(mode, MODES, "mask mode")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 from . import feather
 from .cog import OVERVIEW_RESAMPLINGS, written_as_cog
 from .dtypes import check_nodata
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .executors import Execution
 from .image_sets import Bounds, check_images, output_type, union_bounds
 from .masks import VectorMask
@@ -246,15 +246,9 @@ def mosaic(inputs: Sequence[str], output: str, *, method: str = "last",
     str
         ``output``.
     """
-    if method not in METHODS:
-        raise InvalidInputError(f"mosaic method '{method}' is unknown: use one of "
-                                f"{', '.join(METHODS)}")
-    if resampling not in RESAMPLINGS:
-        raise InvalidInputError(f"resampling '{resampling}' is unknown: use one of "
-                                f"{', '.join(RESAMPLINGS)}")
-    if overview_resampling not in OVERVIEW_RESAMPLINGS:
-        raise InvalidInputError(f"overview resampling '{overview_resampling}' is unknown: use "
-                                f"one of {', '.join(OVERVIEW_RESAMPLINGS)}")
+    check_choice(method, METHODS, "mosaic method")
+    check_choice(resampling, RESAMPLINGS, "resampling")
+    check_choice(overview_resampling, OVERVIEW_RESAMPLINGS, "overview resampling")
     infos = check_images(inputs)
     check_output(output, inputs)
     grid = mosaic_grid(infos, resolution, bounds)

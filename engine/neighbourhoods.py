@@ -21,7 +21,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 
 SHAPES = ("square", "circle", "annulus", "wedge", "nesw")
 _EPS = 1e-9
@@ -43,9 +43,7 @@ class Neighbourhood:
 
     def footprint(self) -> np.ndarray:
         """The boolean (2e+1, 2e+1) footprint; raises when it would be empty."""
-        if self.shape not in SHAPES:
-            raise InvalidInputError(
-                f"neighbourhood shape '{self.shape}' is unknown: choose one of {', '.join(SHAPES)}")
+        check_choice(self.shape, SHAPES, "neighbourhood shape")
         if self.radius < 1 - _EPS and self.shape != "circle":
             raise InvalidInputError(
                 f"neighbourhood size {self.radius:g} px is below one pixel: use 1 px or more "

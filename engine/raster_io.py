@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 import numpy as np
 
 from .dtypes import cast, check_nodata
-from .errors import GridMismatchError, InvalidInputError, MissingInputError
+from .errors import GridMismatchError, InvalidInputError, MissingInputError, check_choice
 from .windows import Grid, Window
 
 #: Edge policy: pixels outside the raster are read as nodata (invalid), so a
@@ -171,8 +171,7 @@ def read_block(source: Source, window: Window, edge: str = EDGE_NODATA) -> Block
     Parts outside the raster follow the ``edge`` policy; with
     :data:`EDGE_NODATA` they are invalid with value 0.
     """
-    if edge not in EDGE_POLICIES:
-        raise InvalidInputError(f"edge policy '{edge}' is unknown: use one of {EDGE_POLICIES}")
+    check_choice(edge, EDGE_POLICIES, "edge policy")
     if source.grid is not None:
         from .resample import read_onto
 
@@ -213,9 +212,7 @@ def creation_options(compression: str = DEFAULT_COMPRESSION) -> dict:
 
     ZSTD falls back to DEFLATE where this GDAL cannot write it.
     """
-    if compression not in COMPRESSIONS:
-        raise InvalidInputError(
-            f"compression '{compression}' is unknown: choose one of {', '.join(COMPRESSIONS)}")
+    check_choice(compression, COMPRESSIONS, "compression")
     if compression == "zstd" and not _gdal_writes_zstd():
         compression = "deflate"
     return dict(GTIFF_OPTIONS, **COMPRESSIONS[compression])

@@ -22,7 +22,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, check_choice
 from .raster_io import Block, Source, dataset_transform, read_block
 from .windows import Window
 
@@ -31,9 +31,7 @@ RESAMPLINGS = ("nearest", "bilinear")
 
 def read_onto(source: Source, window: Window, edge: str) -> Block:
     """Read ``window`` of ``source.grid`` from ``source.path`` (see the module notes)."""
-    if source.resampling not in RESAMPLINGS:
-        raise InvalidInputError(f"resampling '{source.resampling}' is unknown: use one of "
-                                f"{', '.join(RESAMPLINGS)}")
+    check_choice(source.resampling, RESAMPLINGS, "resampling")
     own = dataset_transform(source.path)
     target = source.grid.transform
     plain = replace(source, grid=None)

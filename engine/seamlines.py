@@ -30,7 +30,7 @@ import numpy as np
 
 from .cutlines import (CostGrid, boundary_spacing, inside, lattice_spacing, split_overlap,
                        TOLERANCE_PIXELS)
-from .errors import Cancelled, InvalidInputError
+from .errors import Cancelled, InvalidInputError, check_choice
 from .executors import Execution, reusing_workers
 from .footprints import footprint
 from .image_sets import check_images, overlap_bounds
@@ -139,9 +139,7 @@ def _multipolygon(geometry):
 
 
 def _check_options(point_spacing, min_cut_length, cost, difference_weight) -> None:
-    if cost not in COSTS:
-        raise InvalidInputError(f"seamline cost '{cost}' is unknown: use one of "
-                                f"{', '.join(COSTS)}")
+    check_choice(cost, COSTS, "seamline cost")
     for name, value in (("point spacing", point_spacing or 0.0),
                         ("minimum cut length", min_cut_length),
                         ("difference weight", difference_weight)):

@@ -16,7 +16,7 @@ the first are reprojected to it. geopandas is imported where it is used.
 import os
 from typing import Callable, List, Optional, Sequence
 
-from .errors import Cancelled, InvalidInputError
+from .errors import Cancelled, InvalidInputError, check_choice
 from .runner import CancelCheck, Progress
 from .vector_io import check_geopackage, read_layer, write_geopackage
 
@@ -73,9 +73,7 @@ def merge_vectors(inputs: Sequence[str], output: str, *, method: str = "union",
     ``id=7``): the intersection is the square 1..2 x 1..2 with ``id_a=1`` and
     ``id_b=7``; the union has both squares and one ``id`` column (1, 7).
     """
-    if method not in METHODS:
-        raise InvalidInputError(f"merge method '{method}' is unknown: choose one of "
-                                f"{', '.join(METHODS)}")
+    check_choice(method, METHODS, "merge method")
     if not inputs:
         raise InvalidInputError("no vector layer given: choose the layers to merge")
     if method == "intersection" and len(inputs) < 2:

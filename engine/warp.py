@@ -38,7 +38,7 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import check_choice
 from .raster_io import EDGE_NODATA, Block, Source, read_block
 from .windows import Grid, Window, same_crs
 
@@ -60,9 +60,7 @@ STRIP_BUDGET = 2 ** 22
 
 def check_resampling(method: str) -> str:
     """``method`` if it is one of :data:`RESAMPLINGS`, else an error listing them."""
-    if method not in RESAMPLINGS:
-        raise InvalidInputError(f"resampling '{method}' is unknown: choose one of "
-                                f"{', '.join(RESAMPLINGS)}")
+    check_choice(method, RESAMPLINGS, "resampling")
     return method
 
 
