@@ -29,9 +29,8 @@ import numpy as np
 from .errors import GridMismatchError, InvalidInputError
 from .executors import Execution, reusing_workers
 from .image_sets import Bounds, check_images, output_paths, output_type, written_together
-from .normalization import Warn
 from .raster_io import OutputSpec, RasterInfo, describe
-from .runner import CancelCheck, Progress, progress_steps, run_map
+from .runner import CancelCheck, Progress, Warn, progress_steps, run_map
 from .warp import apply, check_resampling, transformer, warp_operator
 from .windows import Grid, same_crs
 

@@ -34,9 +34,9 @@ from .executors import Execution, reusing_workers
 from .masks import usable
 from .moments import Moments
 from .image_sets import check_images, output_paths, overlap_bounds, written_together
-from .normalization import Warn, apply_linear, mask_per_image
+from .normalization import apply_linear, mask_per_image
 from .raster_io import Block, RasterInfo, Source, describe, replaced_atomically
-from .runner import CancelCheck, Progress, run_reduce, scaled
+from .runner import CancelCheck, Progress, Warn, run_reduce, scaled
 from .windows import Grid, Window
 
 FITS = ("least_squares", "huber")

@@ -38,9 +38,9 @@ from .histograms import (Binning, Histogram, bins_between, bins_per_value, measu
                          require_pixels)
 from .moments import Moments
 from .image_sets import output_paths, output_spec, overlap_bounds, written_together
-from .normalization import Warn, check_reference, mask_per_image, warn_if_clamped
+from .normalization import check_reference, mask_per_image, warn_if_clamped
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
-from .runner import CancelCheck, Progress, progress_steps, run_map
+from .runner import CancelCheck, Progress, Warn, progress_steps, run_map
 from .windows import Grid, Window
 
 #: Bins per band of a float image, or of a 32-bit integer image spanning more

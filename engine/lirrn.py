@@ -40,9 +40,9 @@ from .executors import Execution, reusing_workers
 from .histograms import Binning, Histogram, bins_between, measure, require_pixels
 from .moments import Moments
 from .image_sets import output_paths, written_together
-from .normalization import Warn, apply_linear, check_reference
+from .normalization import apply_linear, check_reference
 from .raster_io import RasterInfo, Source
-from .runner import CancelCheck, Progress, progress_steps
+from .runner import CancelCheck, Progress, Warn, progress_steps
 
 #: Bins of the histogram multi-Otsu splits, over each band's range (scikit-image's default
 #: for float images; for integer ones it takes one bin per value).

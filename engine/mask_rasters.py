@@ -19,9 +19,8 @@ from .dtypes import check_nodata
 from .executors import Execution, reusing_workers
 from .image_sets import check_images, output_paths, output_spec, written_together
 from .masks import VectorMask, vector_masks
-from .normalization import Warn
 from .raster_io import EDGE_NODATA, Block, OutputSpec, RasterInfo, Source
-from .runner import CancelCheck, Progress, progress_steps, run_map
+from .runner import CancelCheck, Progress, Warn, progress_steps, run_map
 from .windows import Grid, Window
 
 DEFAULT_TEMPLATE = "{stem}_masked.tif"

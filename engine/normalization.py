@@ -7,7 +7,7 @@ any set of images needs is in :mod:`image_sets`.)
 
 import os
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,10 +16,9 @@ from .errors import InvalidInputError
 from .executors import Execution
 from .image_sets import check_images, output_spec
 from .raster_io import EDGE_NODATA, Block, RasterInfo, Source
-from .runner import CancelCheck, Progress, run_map
+from .runner import CancelCheck, Progress, Warn, run_map
 from .windows import Window
 
-Warn = Optional[Callable[[str], None]]
 
 
 def check_reference(inputs: Sequence[str], reference: str) -> Tuple[RasterInfo, List[RasterInfo]]:

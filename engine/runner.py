@@ -19,6 +19,8 @@ from .windows import Grid, Window, plan_windows
 
 Progress = Optional[Callable[[float], None]]
 CancelCheck = Optional[Callable[[], bool]]
+#: Where an algorithm sends warnings that do not stop it (QGIS: ``feedback.pushWarning``).
+Warn = Optional[Callable[[str], None]]
 
 
 class Operator(Protocol):
