@@ -91,21 +91,28 @@ class MosaicOperator:
         return _MERGES[self.method]([block for _, block in reaching], blocks[0].data.shape)
 
     def _feather(self, reaching: List[Tuple[int, Block]], window: Window, bands: int):
+        """Blend by feather weights; a pixel only one image covers keeps that image's value
+        exactly (no weight round trip), so a window one image fills is a plain copy."""
         halo = self.halo
         shape = (bands, window.height - 2 * halo, window.width - 2 * halo)
+        inner = (slice(None), slice(halo, halo + shape[1]), slice(halo, halo + shape[2]))
+        present = [(index, block, Block(block.data[inner], block.valid[inner]))
+                   for index, block in reaching if block.valid[inner].any()]
+        single, covered = _priority([crop for _, _, crop in present], shape)
+        if len(present) <= 1:
+            return single, covered
         total = np.zeros(shape)
         weights = np.zeros(shape)
-        for index, block in reaching:
+        count = np.zeros(shape, np.uint8)
+        for index, block, crop in present:
             region = self.regions[index].usable(self.grid, window) if self.regions else None
-            weight = feather.weight(block.valid.any(axis=0), self.blend, region)
-            weight = weight[halo:halo + shape[1], halo:halo + shape[2]]
-            valid = block.valid[:, halo:halo + shape[1], halo:halo + shape[2]]
-            band_weight = np.where(valid, weight, np.float32(0))
-            total += band_weight * block.data[:, halo:halo + shape[1], halo:halo + shape[2]]
+            weight = feather.weight(block.valid.any(axis=0), self.blend, region)[inner[1:]]
+            band_weight = np.where(crop.valid, weight, np.float32(0))
+            total += band_weight * crop.data
             weights += band_weight
-        valid = weights > 0
+            count += crop.valid
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(valid, total / weights, 0.0), valid
+            return np.where(count > 1, total / weights, single), covered
 
 
 def _overlaps(a: Window, b: Window) -> bool:
@@ -114,8 +121,10 @@ def _overlaps(a: Window, b: Window) -> bool:
 
 
 def _priority(blocks: List[Block], shape):
-    """The value of the first block (in the given order) valid at each pixel."""
-    values = np.zeros(shape)
+    """The value of the first block (in the given order) valid at each pixel, in the
+    inputs' own type (no float round trip: integers are copied as they are)."""
+    values = np.zeros(shape, np.result_type(*[block.data for block in blocks])
+                      if blocks else np.float64)
     valid = np.zeros(shape, dtype=bool)
     for block in reversed(blocks):
         np.copyto(values, block.data, where=block.valid)
