@@ -7,7 +7,9 @@
 * :func:`measure` runs one command in its own process tree, timing it with
   ``time.perf_counter`` and polling ``/proc`` for the peak resident memory of
   every process in the tree (no psutil needed).
-* :func:`print_table`, :func:`max_abs_diff`, :func:`ensure_tools`: the rest.
+* :func:`compare_rasters` compares two rasters on one pixel lattice, strip by strip.
+* :func:`print_table`, :func:`max_abs_diff`, :func:`ensure_tools`,
+  :func:`gdal_creation_args`: the rest.
 
 Every benchmark uses Debian's ``/usr/bin/python3`` (rasterio, scipy, GDAL's
 Python bindings); :data:`PYTHON` is the interpreter running this module.
@@ -84,6 +86,11 @@ def gtiff_creation() -> Dict[str, str]:
     """:func:`gtiff_profile` as GDAL ``-co`` options."""
     return {key.upper(): ("YES" if value is True else str(value).upper())
             for key, value in gtiff_profile().items() if key != "driver"}
+
+
+def gdal_creation_args() -> List[str]:
+    """:func:`gtiff_creation` as gdalwarp / gdal_translate arguments (``-co K=V`` ...)."""
+    return [arg for key, value in gtiff_creation().items() for arg in ("-co", f"{key}={value}")]
 
 
 def describe_checkout() -> str:
@@ -164,6 +171,14 @@ def _write_strips(path: str, width: int, height: int, count: int, dtype: str,
 
 def make_uint16_x4(path: str, width: int = 8192, height: int = 8192) -> None:
     """A 4-band uint16 'reflectance' raster (1..10000, nodata 0 in a few patches)."""
+    _write_strips(path, width, height, 4, "uint16", 0, uint16_x4_strips(width, height))
+
+
+def uint16_x4_strips(width: int, height: int):
+    """The strip maker of :func:`make_uint16_x4`'s raster: ``strip(index, rows, cols)``
+    returns the ``(4, rows, cols)`` uint16 pixels of strip ``index`` (rows
+    ``index * STRIP_ROWS`` onwards; its noise is seeded by ``index``), so other
+    benchmarks can cut pieces of the same synthetic raster strip by strip."""
     rng = np.random.default_rng(SEED)
     waves = [_waves(rng, 5, min(width, height)) for _ in range(4)]
     holes = _holes(rng, width, height)
@@ -180,7 +195,7 @@ def make_uint16_x4(path: str, width: int = 8192, height: int = 8192) -> None:
             out[band][hole] = 0
         return out
 
-    _write_strips(path, width, height, 4, "uint16", 0, strip)
+    return strip
 
 
 def make_float32(path: str, width: int = 8192, height: int = 8192) -> None:
@@ -438,15 +453,23 @@ def _cell(value: Optional[float], width: int, digits: int) -> str:
     return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
 
-def print_table(title: str, rows: Sequence[Row], reference: Optional[float]) -> None:
-    """Print tool, wall s, ratio to ``reference`` (ours, processes x2), peak RSS and CPU s."""
+def print_table(title: str, rows: Sequence[Row], reference: Optional[float],
+                ours_over_row: bool = False) -> None:
+    """Print tool, wall s, ratio to ``reference`` (ours, processes x2), peak RSS and CPU s.
+
+    The ratio is the row's wall time over ours (``x ours``), or with
+    ``ours_over_row`` ours over the row's (``ours/row``: below 1, ours is faster).
+    """
     print(f"\n{title}")
-    header = f"{'tool':<38} {'wall s':>8} {'x ours':>7} {'peak RSS MiB':>13} {'CPU s':>7}  note"
+    label, width = ("ours/row", 8) if ours_over_row else ("x ours", 7)
+    header = f"{'tool':<38} {'wall s':>8} {label:>{width}} {'peak RSS MiB':>13} {'CPU s':>7}  note"
     print(header)
     print("-" * len(header))
     for r in rows:
-        ratio = r.wall / reference if r.wall is not None and reference else None
-        print(f"{r.tool:<38} {_cell(r.wall, 8, 2)} {_cell(ratio, 7, 2)} "
+        ratio = None
+        if r.wall is not None and reference:
+            ratio = reference / r.wall if ours_over_row else r.wall / reference
+        print(f"{r.tool:<38} {_cell(r.wall, 8, 2)} {_cell(ratio, width, 2)} "
               f"{_cell(r.peak_mib, 13, 0)} {_cell(r.cpu, 7, 1)}  {r.note}".rstrip())
     print(flush=True)
 
@@ -467,6 +490,69 @@ def read_band(path: str, band: int = 1):
 def max_abs_diff(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     """Largest |a - b| over ``where`` (NaN when ``where`` is empty)."""
     return float(np.abs(a[where] - b[where]).max()) if where.any() else float("nan")
+
+
+def valid_mask(ds, values: np.ndarray, nodata: Optional[float] = None) -> np.ndarray:
+    """Valid pixels of ``values`` read from ``ds``: not NaN and not its nodata (``nodata``
+    when the file has none, e.g. a tool that does not write the tag)."""
+    valid = ~np.isnan(values)
+    value = ds.nodata if ds.nodata is not None else nodata
+    if value is not None and not np.isnan(value):
+        valid &= values != value
+    return valid
+
+
+def compare_rasters(a: str, b: str, nodata: Optional[float] = None) -> dict:
+    """Compare two rasters on one pixel lattice (same CRS and pixel size, whole-pixel
+    offset; extents may differ), strip by strip over the common extent, all bands.
+
+    Returns ``max_abs`` and ``mean_abs`` of ``|a - b|`` over pixels valid in both,
+    ``both``, ``only_a``, ``only_b`` (pixel-band counts in the common extent), the
+    ``offset`` (row, col) of ``b``'s origin in ``a``'s grid, both ``shapes`` and
+    ``same_grid``; or ``{"error": ...}`` when the lattices differ.
+    """
+    import math
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(a) as da, rasterio.open(b) as db:
+        ta, tb = da.transform, db.transform
+        if da.crs != db.crs:
+            return {"error": f"CRS {da.crs} vs {db.crs}"}
+        if not (math.isclose(ta.a, tb.a, rel_tol=1e-9) and math.isclose(ta.e, tb.e, rel_tol=1e-9)
+                and ta.b == tb.b == 0 and ta.d == tb.d == 0):
+            return {"error": f"pixel size {da.res} vs {db.res}"}
+        col, row = (tb.c - ta.c) / ta.a, (tb.f - ta.f) / ta.e
+        if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+            return {"error": f"grids shifted by a fraction of a pixel ({row:.4f}, {col:.4f})"}
+        row, col = int(round(row)), int(round(col))
+        r0, c0 = max(0, row), max(0, col)
+        r1, c1 = min(da.height, row + db.height), min(da.width, col + db.width)
+        bands = min(da.count, db.count)
+        result = {"offset": [row, col], "shapes": [[da.count, da.height, da.width],
+                                                   [db.count, db.height, db.width]],
+                  "same_grid": (row, col) == (0, 0) and (da.height, da.width, da.count) ==
+                  (db.height, db.width, db.count),
+                  "max_abs": 0.0, "mean_abs": float("nan"), "both": 0, "only_a": 0, "only_b": 0}
+        total = 0.0
+        for top in range(r0, r1, STRIP_ROWS):
+            rows = min(STRIP_ROWS, r1 - top)
+            va = da.read(list(range(1, bands + 1)),
+                         window=Window(c0, top, c1 - c0, rows)).astype(np.float64)
+            vb = db.read(list(range(1, bands + 1)),
+                         window=Window(c0 - col, top - row, c1 - c0, rows)).astype(np.float64)
+            ok_a, ok_b = valid_mask(da, va, nodata), valid_mask(db, vb, nodata)
+            both = ok_a & ok_b
+            if both.any():
+                diff = np.abs(va[both] - vb[both])
+                result["max_abs"] = max(result["max_abs"], float(diff.max()))
+                total += float(diff.sum())
+            result["both"] += int(both.sum())
+            result["only_a"] += int((ok_a & ~ok_b).sum())
+            result["only_b"] += int((ok_b & ~ok_a).sum())
+        if result["both"]:
+            result["mean_abs"] = total / result["both"]
+    return result
 
 
 def data_dir_argument(parser) -> None:
