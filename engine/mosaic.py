@@ -101,14 +101,14 @@ class MosaicOperator:
         single, covered = _priority([crop for _, _, crop in present], shape)
         if len(present) <= 1:
             return single, covered
-        total = np.zeros(shape)
-        weights = np.zeros(shape)
+        total = np.zeros(shape, np.float32)
+        weights = np.zeros(shape, np.float32)
         count = np.zeros(shape, np.uint8)
         for index, block, crop in present:
             region = self.regions[index].usable(self.grid, window) if self.regions else None
             weight = feather.weight(block.valid.any(axis=0), self.blend, region)[inner[1:]]
-            band_weight = np.where(crop.valid, weight, np.float32(0))
-            total += band_weight * crop.data
+            band_weight = weight * crop.valid
+            total += band_weight * crop.data.astype(np.float32, copy=False)
             weights += band_weight
             count += crop.valid
         with np.errstate(invalid="ignore", divide="ignore"):
