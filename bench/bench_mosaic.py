@@ -40,7 +40,6 @@ commands.
 
 import argparse
 import json
-import math
 import os
 import shlex
 import shutil
@@ -173,7 +172,7 @@ def _missing(modules: Dict[str, str], *names: str) -> str:
 
 def bench_merge(info: dict, out: str, sm_python: Optional[str], modules: Dict[str, str],
                 timeout: Optional[float]) -> List[Result]:
-    tiles = make_mosaic_data.tile_paths(info)
+    tiles = common.tile_paths(info)
     folder = _fresh(os.path.join(out, "merge"))
     res = info["resolution"]
     left, top = info["origin"]
@@ -260,7 +259,7 @@ def _compare_line(label: str, c: dict, kind: str = "") -> str:
 
 def bench_align(info: dict, out: str, modules: Dict[str, str],
                 timeout: Optional[float]) -> List[Result]:
-    tiles = make_mosaic_data.tile_paths(info)
+    tiles = common.tile_paths(info)
     folder = _fresh(os.path.join(out, "align"))
     res = f"{ALIGN_RESOLUTION:g}"
     results = []
@@ -399,7 +398,7 @@ def otb_mosaic(tiles: Sequence[str], output: str, feather: str, length: float) -
 
 def bench_seams(info: dict, out: str, sm_python: Optional[str], modules: Dict[str, str],
                 timeout: Optional[float], blocks: str) -> List[Result]:
-    tiles = make_radiometry_data.tile_paths(info)
+    tiles = common.tile_paths(info)
     folder = _fresh(os.path.join(out, "seams"))
     results = []
     pipeline = ("pipeline", "global_regression", "local_adjustment", "seamlines", "mosaic")
@@ -742,7 +741,7 @@ def main() -> None:
                              f"bilinear (ours/row: tessera's wall over the row's)", results,
                              "tessera-align")
                 print("each tile vs gdalwarp's, over pixels valid in both:")
-                print("\n".join(check_align(results, make_mosaic_data.tile_paths(info))))
+                print("\n".join(check_align(results, common.tile_paths(info))))
                 print_steps(results)
                 everything["align"] = results
         if "seams" in sections:

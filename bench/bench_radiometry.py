@@ -356,7 +356,7 @@ def run_method(key: str, info: dict, out_dir: str, sm_python: Optional[str],
                tessera_ok: Tuple[bool, str], blocks: str = "100",
                timeout: Optional[float] = None) -> Result:
     result = Result(key)
-    tiles = make_radiometry_data.tile_paths(info)
+    tiles = common.tile_paths(info)
     if key == "input":
         result.outputs = list(tiles)
         return result

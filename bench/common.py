@@ -565,3 +565,8 @@ def remove_outputs(paths) -> None:
     for path in paths:
         if os.path.exists(path):
             os.remove(path)
+
+
+def tile_paths(info: dict) -> List[str]:
+    """The tile paths of a data set described by ``make_*_data`` (its ``tiles`` entries)."""
+    return [t["path"] for t in info["tiles"]]

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import time
-from typing import List
 
 import numpy as np
 
@@ -126,10 +125,6 @@ def ensure_mosaic_data(data_dir: str, size: int = 6000) -> dict:
     for t in info["tiles"]:
         t["path"] = os.path.join(folder, t["name"])
     return info
-
-
-def tile_paths(info: dict) -> List[str]:
-    return [t["path"] for t in info["tiles"]]
 
 
 def main() -> None:

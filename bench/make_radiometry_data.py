@@ -39,7 +39,7 @@ import argparse
 import json
 import os
 import time
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 
@@ -228,10 +228,6 @@ def ensure_radiometry_data(data_dir: str, size: int = 3000) -> dict:
     for t in info["tiles"]:
         t["path"] = os.path.join(folder, t["name"])
     return info
-
-
-def tile_paths(info: dict) -> List[str]:
-    return [t["path"] for t in info["tiles"]]
 
 
 def main() -> None:
