@@ -19,9 +19,10 @@ METHODS = ("last", "first", "min", "max", "mean", "median", "feather")
 
 class Mosaic(TesseraAlgorithm):
     (INPUTS, METHOD, FEATHER_DISTANCE, SEAMLINES, SEAM_FIELD, RESOLUTION, EXTENT, RESAMPLING,
-     DATA_TYPE, NODATA, COG, OVERVIEW_RESAMPLING, OUTPUT) = (
+     DATA_TYPE, NODATA, COG, OVERVIEW_RESAMPLING, INTERNAL_MASK, OUTPUT) = (
         "INPUTS", "METHOD", "FEATHER_DISTANCE", "SEAMLINES", "SEAM_FIELD", "RESOLUTION",
-        "EXTENT", "RESAMPLING", "DATA_TYPE", "NODATA", "COG", "OVERVIEW_RESAMPLING", "OUTPUT")
+        "EXTENT", "RESAMPLING", "DATA_TYPE", "NODATA", "COG", "OVERVIEW_RESAMPLING",
+        "INTERNAL_MASK", "OUTPUT")
     group_id = "mosaic"
 
     def name(self):
@@ -50,8 +51,8 @@ class Mosaic(TesseraAlgorithm):
             "to 0 at each image's own edge, so dark edge pixels never show.\n\n"
             "Every method works band by band on valid pixels: a pixel is nodata only where no "
             "input has a value. Output: tiled, compressed GeoTIFF, or a Cloud Optimized GeoTIFF "
-            "with overviews; BigTIFF when needed. Results do not depend on tiling or worker "
-            "count.")
+            "with overviews, optionally with an internal mask band; BigTIFF when needed. "
+            "Results do not depend on tiling or worker count.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.addParameter(QgsProcessingParameterMultipleLayers(
@@ -92,6 +93,9 @@ class Mosaic(TesseraAlgorithm):
         self.add_advanced(QgsProcessingParameterEnum(
             self.OVERVIEW_RESAMPLING, self.tr("COG overview resampling"),
             options=list(OVERVIEW_RESAMPLINGS), defaultValue=0))
+        self.add_advanced(QgsProcessingParameterBoolean(
+            self.INTERNAL_MASK, self.tr("Also write an internal mask band (valid where any "
+                                        "band has a value)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, self.tr("Mosaic")))
 
@@ -119,5 +123,6 @@ class Mosaic(TesseraAlgorithm):
                cog=self.parameterAsBoolean(parameters, self.COG, context),
                overview_resampling=OVERVIEW_RESAMPLINGS[self.parameterAsEnum(
                    parameters, self.OVERVIEW_RESAMPLING, context)],
+               internal_mask=self.parameterAsBoolean(parameters, self.INTERNAL_MASK, context),
                **self.engine_options(feedback))
         return {self.OUTPUT: output}

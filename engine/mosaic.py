@@ -222,7 +222,8 @@ def mosaic(inputs: Sequence[str], output: str, *, method: str = "last",
            seam_field: str = "image", resolution: Optional[Tuple[float, float]] = None,
            bounds: Optional[Bounds] = None, resampling: str = "nearest",
            dtype: Optional[str] = None, nodata: Optional[float] = None, cog: bool = False,
-           overview_resampling: str = "average", execution: Execution = Execution(),
+           overview_resampling: str = "average", internal_mask: bool = False,
+           execution: Execution = Execution(),
            progress: Progress = None, cancelled: CancelCheck = None) -> str:
     """Merge ``inputs`` (one CRS, same bands) into the raster ``output``.
 
@@ -249,6 +250,9 @@ def mosaic(inputs: Sequence[str], output: str, *, method: str = "last",
     cog : bool
         Write a Cloud Optimized GeoTIFF with overviews made by
         ``overview_resampling``.
+    internal_mask : bool
+        Also write an internal mask band (valid where any band has a value),
+        carried into the COG and its overviews.
 
     Returns
     -------
@@ -266,14 +270,17 @@ def mosaic(inputs: Sequence[str], output: str, *, method: str = "last",
     if nodata is not None:
         out_nodata = check_nodata(nodata, out_type, "mosaic")
     descriptions = _descriptions(infos[0])
+
+    def spec(path: str) -> OutputSpec:
+        return OutputSpec(path, grid, infos[0].count, out_type, out_nodata, descriptions,
+                          internal_mask=internal_mask)
+
     sources = [Source(info.path, grid=grid, resampling=resampling) for info in infos]
     options = dict(execution=execution, progress=progress, cancelled=cancelled)
     if not cog:
-        return run_map(operator, sources, OutputSpec(output, grid, infos[0].count, out_type,
-                                                     out_nodata, descriptions), **options)
+        return run_map(operator, sources, spec(output), **options)
     with written_as_cog(output, execution.compression, overview_resampling) as tiled:
-        run_map(operator, sources, OutputSpec(tiled, grid, infos[0].count, out_type,
-                                              out_nodata, descriptions), **options)
+        run_map(operator, sources, spec(tiled), **options)
     return output
 
 

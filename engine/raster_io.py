@@ -114,6 +114,9 @@ class OutputSpec:
     #: (see :func:`encode`); right for corrected images, wrong for band math,
     #: where a computed 0 may well mean "nodata" to the user.
     keep_valid: bool = False
+    #: Also write an internal per-dataset mask band (valid where any band is
+    #: valid), for viewers and formats that prefer a mask to a nodata value.
+    internal_mask: bool = False
 
 
 def describe(path: str, what: str = "input raster") -> RasterInfo:
@@ -291,7 +294,8 @@ def atomic_output(spec: OutputSpec,
                    count=spec.count, dtype=spec.dtype, crs=spec.grid.crs,
                    transform=spec.grid.transform, nodata=spec.nodata)
     with replaced_atomically(spec.path, ".tif") as temp:
-        with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB * 2 ** 20), \
+        with rasterio.Env(GDAL_CACHEMAX=WRITER_GDAL_CACHE_MB * 2 ** 20,
+                          GDAL_TIFF_INTERNAL_MASK=True), \
                 rasterio.open(temp, "w", **profile) as ds:
             for band, text in enumerate(spec.descriptions, start=1):
                 ds.set_band_description(band, text)
@@ -314,6 +318,17 @@ class OutputWriter:
 
     def write(self, window: Window, array: np.ndarray) -> None:
         self._ds.write(array, window=window.to_rasterio())
+        if self.spec.internal_mask:
+            self._ds.write_mask(_valid_anywhere(array, self.spec.nodata),
+                                window=window.to_rasterio())
+
+
+def _valid_anywhere(array: np.ndarray, nodata: Optional[float]) -> np.ndarray:
+    """(rows, cols) uint8 mask of an encoded window: 255 where any band is not nodata."""
+    if nodata is None:
+        return np.full(array.shape[1:], 255, np.uint8)
+    invalid = np.isnan(array) if math.isnan(nodata) else array == nodata
+    return np.where(invalid.all(axis=0), 0, 255).astype(np.uint8)
 
 
 def encode(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> np.ndarray:

@@ -249,3 +249,18 @@ def test_an_image_with_an_empty_seamline_polygon_fills_only_where_it_is_alone(tm
     row = read_raster(out)[0][0, 5]
     np.testing.assert_allclose(row[:10], 1.0, atol=1e-5)
     np.testing.assert_array_equal(row[10:], 3.0)
+
+
+@pytest.mark.parametrize("cog", [False, True])
+def test_internal_mask_marks_pixels_any_band_covers(tmp_path, tiles, cog):
+    import rasterio
+    from rasterio.enums import MaskFlags
+
+    plain, profile = read_raster(mosaic(tiles, str(tmp_path / "plain.tif")))
+    out = mosaic(tiles, str(tmp_path / "masked.tif"), cog=cog, internal_mask=True,
+                 execution=Execution(window_size=64))
+    with rasterio.open(out) as ds:
+        assert all(flags == [MaskFlags.per_dataset] for flags in ds.mask_flag_enums)
+        expected = np.where((plain != profile["nodata"]).any(axis=0), 255, 0)
+        np.testing.assert_array_equal(ds.read_masks(1), expected)
+        np.testing.assert_array_equal(ds.read(), plain)

@@ -63,7 +63,8 @@ def _runs(folder, tiles):
         "INPUTS": tiles[:2], "METHOD": 6, "FEATHER_DISTANCE": FEATHER * pixel, "SEAMLINES": seams,
         "OUTPUT": out("feather")}, PROCESSES, None)
     runs["cog"] = ("tessera:mosaic", {
-        "INPUTS": tiles, "METHOD": 5, "COG": True, "OUTPUT": out("cog")}, SERIAL, None)
+        "INPUTS": tiles, "METHOD": 5, "COG": True, "INTERNAL_MASK": True,
+        "OUTPUT": out("cog")}, SERIAL, None)
     runs["bands"] = ("tessera:mosaic", {"INPUTS": [tiles[0], two_bands], "OUTPUT": out("bands")},
                      SERIAL, "'two' has 2 band(s) but 'tile0' has 3")
     runs["seam field"] = ("tessera:mosaic", {
@@ -119,6 +120,7 @@ def test_cog_output_is_a_cog_of_the_median(runs, tiles):
     with rasterio.open(_output(runs, "cog")) as ds:
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         median = ds.read()
+        np.testing.assert_array_equal(ds.read_masks(1) == 0, (median == -9999).all(axis=0))
     stack = np.stack([read_raster(tiles[0])[0][:, 0:40, 60:100],
                       read_raster(tiles[1])[0][:, 0:40, 0:40]]).astype(float)
     overlap = np.where(stack == -9999, np.nan, stack)
