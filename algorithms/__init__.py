@@ -13,7 +13,12 @@ from .merge_vectors import MergeVectors
 from .mosaic import Mosaic
 from .normalization_report import NormalizationReport
 from .seamlines import Seamlines
+from .filter import Filter
+from .category_maps import CategoryMaps
+from .entropy import Entropy
+from .interaction import Interaction
 
 ALGORITHMS = (BandMath, FocalStatistics, Footprints, GlobalRegression, LocalBlockAdjustment,
               HistogramMatching, Lirrn, NormalizationReport, Mosaic,
-              MaskRasters, MergeVectors, AlignRasters, Seamlines)
+              MaskRasters, MergeVectors, AlignRasters, Seamlines, Filter,
+              CategoryMaps, Entropy, Interaction)

@@ -19,7 +19,8 @@ from ..provider import dependencies, settings
 from .compat import ADVANCED, RASTER
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
-GROUPS = {"analysis": "Analysis", "mosaic": "Mosaic", "radiometry": "Radiometry"}
+GROUPS = {"analysis": "Analysis", "landscape": "Landscape", "mosaic": "Mosaic",
+          "radiometry": "Radiometry"}
 HELP_URL = "https://github.com/tessera-gis/tessera#algorithms"
 
 
@@ -88,6 +89,18 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
         """Add ``parameter`` under the dialog's collapsed "Advanced parameters"."""
         parameter.setFlags(parameter.flags() | ADVANCED)
         self.addParameter(parameter)
+
+    def optional_number(self, parameters, name, context):
+        """Optional number parameter ``name`` as a float, None when it is not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
+    def optional_range(self, parameters, name, context):
+        """Optional range parameter ``name`` as (low, high), None when it is not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return tuple(self.parameterAsRange(parameters, name, context))
 
     def engine_options(self, feedback) -> dict:
         """Execution settings and the progress/cancel bridge for an engine call."""

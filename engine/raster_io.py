@@ -117,6 +117,12 @@ class OutputSpec:
     #: Also write an internal per-dataset mask band (valid where any band is
     #: valid), for viewers and formats that prefer a mask to a nodata value.
     internal_mask: bool = False
+    #: GDAL metadata of each band, as (key, value) pairs: ``(("category", "3"),)`` tags
+    #: band 1 with ``category=3``.
+    band_tags: Tuple[Tuple[Tuple[str, str], ...], ...] = field(default_factory=tuple)
+    #: GDAL scale and offset of every band (value = pixel * scale + offset), for integer
+    #: outputs that store a fraction (0..254 meaning 0..1); None writes neither.
+    scale_offset: Optional[Tuple[float, float]] = None
 
 
 def describe(path: str, what: str = "input raster") -> RasterInfo:
@@ -299,6 +305,11 @@ def atomic_output(spec: OutputSpec,
                 rasterio.open(temp, "w", **profile) as ds:
             for band, text in enumerate(spec.descriptions, start=1):
                 ds.set_band_description(band, text)
+            for band, tags in enumerate(spec.band_tags, start=1):
+                ds.update_tags(band, **dict(tags))
+            if spec.scale_offset is not None:
+                ds.scales = (spec.scale_offset[0],) * spec.count
+                ds.offsets = (spec.scale_offset[1],) * spec.count
             yield OutputWriter(ds, spec)
 
 

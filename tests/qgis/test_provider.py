@@ -22,6 +22,8 @@ ALGORITHMS = {  # id -> (group id, group name, icon file)
     **{f"tessera:{name}": ("mosaic", "Mosaic", "mosaic.svg")
        for name in ("footprints", "alignrasters", "seamlines", "maskrasters", "mosaic",
                     "mergevectors")},
+    **{f"tessera:{name}": ("landscape", "Landscape", "landscape.svg")
+       for name in ("categorymaps", "filter", "entropy", "interaction")},
     **{f"tessera:{name}": ("radiometry", "Radiometry", "radiometry.svg")
        for name in ("globalregression", "localblockadjustment", "histogrammatching", "lirrn",
                     "normalizationreport")},
