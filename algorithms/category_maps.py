@@ -11,11 +11,9 @@ from qgis.core import (QgsProcessingParameterBand, QgsProcessingParameterEnum,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ..engine.categories import VALUES, category_maps, parse_categories
-from ..engine.focal import UNITS
 from ..engine.fractions import FRACTION_TYPES
-from ..engine.kernels import EDGES, KINDS
-from .base import TesseraAlgorithm
 from .compat import DOUBLE
+from .kernel_parameters import KernelAlgorithm
 
 KERNEL_HELP = (
     "Proportions are the kernel-weighted share of each category among the valid (not "
@@ -30,14 +28,11 @@ STORAGE_HELP = (
     "output range changes what 0 and 1 are stored as.")
 
 
-class CategoryAlgorithm(TesseraAlgorithm):
+class CategoryAlgorithm(KernelAlgorithm):
     """Shared parameters of the algorithms that read category layers."""
 
-    (INPUT, BAND, CATEGORIES, KERNEL, SIGMA, DIAMETER, TRUNCATE, UNIT, EDGE, DATA_TYPE,
-     OUTPUT_RANGE, NODATA, OUTPUT) = (
-        "INPUT", "BAND", "CATEGORIES", "KERNEL", "SIGMA", "DIAMETER", "TRUNCATE", "UNITS",
-        "EDGE", "DATA_TYPE", "OUTPUT_RANGE", "NODATA", "OUTPUT")
-    group_id = "landscape"
+    INPUT, BAND, CATEGORIES, DATA_TYPE, OUTPUT_RANGE, NODATA, OUTPUT = (
+        "INPUT", "BAND", "CATEGORIES", "DATA_TYPE", "OUTPUT_RANGE", "NODATA", "OUTPUT")
 
     def add_input(self, description: str, categories: str, optional: bool = True) -> None:
         """The categorical map (or category maps), its band and the categories."""
@@ -47,24 +42,6 @@ class CategoryAlgorithm(TesseraAlgorithm):
             parentLayerParameterName=self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.CATEGORIES, self.tr(categories), optional=optional))
-
-    def add_kernel(self) -> None:
-        """Kernel kind, sizes, units, truncate and edge policy."""
-        self.addParameter(QgsProcessingParameterEnum(
-            self.KERNEL, self.tr("Kernel"), options=list(KINDS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SIGMA, self.tr("Gaussian sigma (standard deviation)"), type=DOUBLE,
-            defaultValue=2.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DIAMETER, self.tr("Kernel diameter: box side, disk diameter; for a Gaussian, "
-                                   "replaces sigma when given"), type=DOUBLE, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.UNIT, self.tr("Size units"), options=list(UNITS), defaultValue=0))
-        self.add_advanced(QgsProcessingParameterNumber(
-            self.TRUNCATE, self.tr("Gaussian truncate: kernel radius in sigmas"), type=DOUBLE,
-            defaultValue=4.0))
-        self.add_advanced(QgsProcessingParameterEnum(
-            self.EDGE, self.tr("Beyond the raster edge"), options=list(EDGES), defaultValue=0))
 
     def add_storage(self, output: str) -> None:
         """Output type, range, nodata and the destination."""
@@ -82,19 +59,12 @@ class CategoryAlgorithm(TesseraAlgorithm):
 
     def input_options(self, parameters, context) -> dict:
         """Engine arguments of the input, categories and kernel."""
-        kernel = KINDS[self.parameterAsEnum(parameters, self.KERNEL, context)]
-        diameter = self.optional_number(parameters, self.DIAMETER, context)
-        sigma = self.parameterAsDouble(parameters, self.SIGMA, context)
         return dict(
             raster=self.raster_paths(parameters, self.INPUT, context)[0],
             band=self.parameterAsInt(parameters, self.BAND, context) or 1,
             categories=parse_categories(
                 self.parameterAsString(parameters, self.CATEGORIES, context)),
-            kernel=kernel, diameter=diameter,
-            sigma=sigma if kernel == "gaussian" and diameter is None else None,
-            truncate=self.parameterAsDouble(parameters, self.TRUNCATE, context),
-            units=UNITS[self.parameterAsEnum(parameters, self.UNIT, context)],
-            edge=EDGES[self.parameterAsEnum(parameters, self.EDGE, context)])
+            **self.kernel_options(parameters, context))
 
     def storage_options(self, parameters, context) -> dict:
         """Engine arguments of the output type, range and nodata."""

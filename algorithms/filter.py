@@ -9,19 +9,15 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterBand,
 
 from ..engine.dtypes import DTYPES
 from ..engine.filters import filter_raster
-from ..engine.focal import UNITS
-from ..engine.kernels import EDGES, KINDS
-from .base import TesseraAlgorithm
 from .compat import DOUBLE
+from .kernel_parameters import KernelAlgorithm
 
 
-class Filter(TesseraAlgorithm):
-    (INPUT, BANDS, KERNEL, SIGMA, DIAMETER, TRUNCATE, UNIT, EDGE, SELECTOR, SELECTOR_BAND,
-     INPUT_MIN, INPUT_MAX, OUTPUT_MIN, OUTPUT_MAX, DATA_TYPE, NODATA, FILL_NODATA, OUTPUT) = (
-        "INPUT", "BANDS", "KERNEL", "SIGMA", "DIAMETER", "TRUNCATE", "UNITS", "EDGE",
-        "SELECTOR", "SELECTOR_BAND", "INPUT_MIN", "INPUT_MAX", "OUTPUT_MIN", "OUTPUT_MAX",
-        "DATA_TYPE", "NODATA", "FILL_NODATA", "OUTPUT")
-    group_id = "landscape"
+class Filter(KernelAlgorithm):
+    (INPUT, BANDS, SELECTOR, SELECTOR_BAND, INPUT_MIN, INPUT_MAX, OUTPUT_MIN, OUTPUT_MAX,
+     DATA_TYPE, NODATA, FILL_NODATA, OUTPUT) = (
+        "INPUT", "BANDS", "SELECTOR", "SELECTOR_BAND", "INPUT_MIN", "INPUT_MAX", "OUTPUT_MIN",
+        "OUTPUT_MAX", "DATA_TYPE", "NODATA", "FILL_NODATA", "OUTPUT")
 
     def name(self):
         return "filter"
@@ -57,21 +53,7 @@ class Filter(TesseraAlgorithm):
         self.addParameter(QgsProcessingParameterBand(
             self.BANDS, self.tr("Bands (default: all)"), parentLayerParameterName=self.INPUT,
             optional=True, allowMultiple=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.KERNEL, self.tr("Kernel"), options=list(KINDS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SIGMA, self.tr("Gaussian sigma (standard deviation)"), type=DOUBLE,
-            defaultValue=2.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DIAMETER, self.tr("Kernel diameter: box side, disk diameter; for a Gaussian, "
-                                   "replaces sigma when given"), type=DOUBLE, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.UNIT, self.tr("Size units"), options=list(UNITS), defaultValue=0))
-        self.add_advanced(QgsProcessingParameterNumber(
-            self.TRUNCATE, self.tr("Gaussian truncate: kernel radius in sigmas"), type=DOUBLE,
-            defaultValue=4.0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.EDGE, self.tr("Beyond the raster edge"), options=list(EDGES), defaultValue=0))
+        self.add_kernel()
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.SELECTOR, self.tr("Selector raster (classes; filter per class)"),
             optional=True))
@@ -99,20 +81,12 @@ class Filter(TesseraAlgorithm):
             self.OUTPUT, self.tr("Filtered")))
 
     def run_engine(self, parameters, context, feedback):
-        kernel = KINDS[self.parameterAsEnum(parameters, self.KERNEL, context)]
-        diameter = self.optional_number(parameters, self.DIAMETER, context)
-        sigma = self.parameterAsDouble(parameters, self.SIGMA, context)
         selector = (self.raster_paths(parameters, self.SELECTOR, context)[0]
                     if parameters.get(self.SELECTOR) else None)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         filter_raster(
             self.raster_paths(parameters, self.INPUT, context)[0], output,
-            kernel=kernel, sigma=sigma if kernel == "gaussian" and diameter is None else None,
-            diameter=diameter,
-            truncate=self.parameterAsDouble(parameters, self.TRUNCATE, context),
-            units=UNITS[self.parameterAsEnum(parameters, self.UNIT, context)],
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
-            edge=EDGES[self.parameterAsEnum(parameters, self.EDGE, context)],
             selector=selector,
             selector_band=self.parameterAsInt(parameters, self.SELECTOR_BAND, context) or 1,
             in_range=self._range(parameters, self.INPUT_MIN, self.INPUT_MAX, context),
@@ -120,7 +94,7 @@ class Filter(TesseraAlgorithm):
             dtype=DTYPES[self.parameterAsEnum(parameters, self.DATA_TYPE, context)],
             nodata=self.optional_number(parameters, self.NODATA, context),
             fill_nodata=self.parameterAsBoolean(parameters, self.FILL_NODATA, context),
-            **self.engine_options(feedback))
+            **self.kernel_options(parameters, context), **self.engine_options(feedback))
         return {self.OUTPUT: output}
 
     def _range(self, parameters, low_name, high_name, context):
