@@ -105,9 +105,10 @@ class TesseraAlgorithm(QgsProcessingAlgorithm):
     def engine_options(self, feedback) -> dict:
         """Execution settings and the progress/cancel bridge for an engine call."""
         execution = settings.execution()
-        feedback.pushInfo(f"Executor: {execution.executor}, window {execution.window_size} px"
-                          + (f", {execution.worker_count} workers"
-                             if execution.executor != "serial" else ""))
+        where = {"serial": "", "processes": f", {execution.worker_count} workers",
+                 "dask": f", scheduler {execution.scheduler}"}.get(execution.executor, "")
+        feedback.pushInfo(f"Executor: {execution.executor}, "
+                          f"window {execution.window_size} px{where}")
         return {"execution": execution, "progress": feedback.setProgress,
                 "cancelled": feedback.isCanceled}
 

@@ -5,8 +5,9 @@ Usage::
     /usr/bin/python3 bench/run_tessera.py bandmath IN OUT --expression "(b4 - b3) / (b4 + b3)"
     /usr/bin/python3 bench/run_tessera.py focal IN OUT --statistic mean --radius 7
 
-with ``--executor serial|processes``, ``--workers N``, ``--window N`` and
-``--nodata V``. Prints one JSON line: the in-process elapsed seconds.
+with ``--executor serial|processes|dask``, ``--workers N``, ``--window N``,
+``--nodata V`` and, for dask, ``--scheduler tcp://HOST:PORT``. Prints one JSON
+line: the in-process elapsed seconds.
 """
 
 import argparse
@@ -21,7 +22,8 @@ def main() -> None:
     parser.add_argument("operation", choices=("bandmath", "focal"))
     parser.add_argument("input")
     parser.add_argument("output")
-    parser.add_argument("--executor", default="processes", choices=("serial", "processes"))
+    parser.add_argument("--executor", default="processes", choices=("serial", "processes", "dask"))
+    parser.add_argument("--scheduler", help="Dask scheduler address (--executor dask)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--window", type=int, default=512)
     parser.add_argument("--expression", default="(b4 - b3) / (b4 + b3)")
@@ -34,7 +36,7 @@ def main() -> None:
     from tessera.engine.executors import Execution
 
     execution = Execution(executor=args.executor, workers=args.workers,
-                          window_size=args.window)
+                          window_size=args.window, scheduler=args.scheduler)
     start = time.perf_counter()
     if args.operation == "bandmath":
         from tessera.engine.bandmath import band_math

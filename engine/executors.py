@@ -1,26 +1,31 @@
 """Executors: one interface for running window tasks serially or in parallel.
 
-An executor takes a picklable function and an iterable of task arguments and
-yields ``(index, result)`` pairs as tasks finish, in any order, with only a
-bounded number of tasks in flight so memory stays proportional to the number
-of workers, not to the image. The caller (the runner) is the only writer.
+An executor has three methods. ``imap(fn, tasks)`` yields ``(index, result)``
+pairs as tasks finish, in any order, with only a bounded number of tasks in
+flight so memory stays proportional to the number of workers, not to the
+image; the caller (the runner) is the only writer. ``reduce(fn, tasks, tick)``
+merges the partial results (accumulators) of the tasks in a fixed
+:class:`~.merge_tree.MergeTree`, calls ``tick()`` as each task finishes, and
+returns the total. ``close()`` releases the workers.
 
-Adding a backend (e.g. Dask) means adding one class with ``imap`` and
-``close`` and registering it in :data:`EXECUTORS`.
+A backend is one class with these methods registered in :data:`EXECUTORS`:
+serial, a local process pool, and a Dask cluster (:mod:`.dask_executor`).
 """
 
 import functools
 import multiprocessing
 import os
 import threading
+from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, Set, Tuple
 
 from .errors import WorkerError, check_choice
 from .interpreter import find_python
+from .merge_tree import MergeTree
 from .raster_io import DEFAULT_COMPRESSION
 
 #: GDAL block cache per worker process (MB): workers read each window once.
@@ -30,20 +35,75 @@ WORKER_GDAL_CACHE_MB = 64
 @dataclass(frozen=True)
 class Execution:
     """How a run is executed: backend, worker count, window size, worker Python,
-    and the compression of the rasters it writes (see ``raster_io.COMPRESSIONS``)."""
+    the compression of the rasters it writes (see ``raster_io.COMPRESSIONS``)
+    and, for the ``dask`` executor, the scheduler address."""
 
     executor: str = "serial"
     workers: Optional[int] = None
     window_size: int = 512
     python: Optional[str] = None
     compression: str = DEFAULT_COMPRESSION
+    scheduler: Optional[str] = None
 
     @property
     def worker_count(self) -> int:
         return max(1, self.workers or os.cpu_count() or 1)
 
 
-class SerialExecutor:
+Tick = Callable[[], None]
+
+
+def bounded_results(submit: Callable[[Any], Any], wait_any: Callable[[Set], Iterable],
+                    tasks: Iterable[Any], limit: int) -> Iterator[Tuple[int, Any]]:
+    """Submit ``tasks`` keeping at most ``limit`` in flight; yield ``(index, future)`` as
+    each finishes. ``submit(task)`` returns a future with ``cancel()``; ``wait_any(futures)``
+    returns the finished ones. Closing the iterator early cancels what is still queued."""
+    todo = enumerate(tasks)
+    pending: Dict[Any, int] = {}
+
+    def submit_next() -> None:
+        for index, task in todo:
+            pending[submit(task)] = index
+            return
+
+    for _ in range(limit):
+        submit_next()
+    try:
+        while pending:
+            for future in wait_any(set(pending)):
+                index = pending.pop(future)
+                yield index, future
+                submit_next()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def merged(left, right):
+    """``left`` with the accumulator ``right`` (the later windows) folded into it."""
+    left.merge(right)
+    return left
+
+
+class LocalExecutor(ABC):
+    """Base of the executors whose results come back to this process: reductions
+    merge the partials here, as they arrive."""
+
+    @abstractmethod
+    def imap(self, fn: Callable, tasks: Sequence[Any]) -> Iterator[Tuple[int, Any]]:
+        """Yield ``(index, fn(task))`` as tasks finish."""
+
+    def reduce(self, fn: Callable, tasks: Sequence[Any], tick: Tick):
+        """The :func:`merged` total of ``fn(task)`` over ``tasks``; ``tick()`` after each."""
+        tree = MergeTree(len(tasks), merged)
+        with closing(self.imap(fn, tasks)) as results:
+            for index, partial in results:
+                tree.add(index, partial)
+                tick()
+        return tree.root
+
+
+class SerialExecutor(LocalExecutor):
     """Runs every task in this process, one after the other."""
 
     workers = 1
@@ -56,11 +116,14 @@ class SerialExecutor:
         """Nothing to release: tasks ran in this process."""
 
 
-def _init_worker() -> None:
+def limit_gdal_cache() -> None:
+    """Give this worker process a small GDAL block cache unless one was configured:
+    workers read each window once, so GDAL's default (5 % of RAM) only costs memory.
+    Must run before the process first reads a raster."""
     os.environ.setdefault("GDAL_CACHEMAX", str(WORKER_GDAL_CACHE_MB))
 
 
-class ProcessExecutor:
+class ProcessExecutor(LocalExecutor):
     """A pool of spawned worker processes started with a probed interpreter.
 
     ``spawn`` (never ``fork``: QGIS has Qt threads) with an explicit
@@ -72,44 +135,40 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         context.set_executable(find_python(python))
         self.workers = workers
-        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+        self._pool = ProcessPoolExecutor(workers, mp_context=context,
+                                         initializer=limit_gdal_cache)
 
     def imap(self, fn: Callable, tasks: Iterable[Any]) -> Iterator[Tuple[int, Any]]:
-        todo = enumerate(tasks)
-        pending = {}
+        def first_completed(futures):
+            return wait(futures, return_when=FIRST_COMPLETED)[0]
 
-        def submit_next() -> bool:
-            for index, task in todo:
-                pending[self._pool.submit(fn, task)] = index
-                return True
-            return False
-
-        while len(pending) < 2 * self.workers and submit_next():
-            pass
+        results = bounded_results(functools.partial(self._pool.submit, fn), first_completed,
+                                  tasks, 2 * self.workers)
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
+            with closing(results):
+                for index, future in results:
                     yield index, future.result()
-                    submit_next()
         except BrokenProcessPool as exc:
             raise WorkerError(
                 "a worker process died (out of memory, or its Python cannot import the "
                 "engine's packages): try fewer workers, a smaller window, the serial executor, "
                 "or set the Python interpreter setting") from exc
-        finally:
-            for future in pending:  # a pass that stops early leaves no queued work behind
-                future.cancel()
 
     def close(self) -> None:
         """Drop queued tasks, let running ones finish, and join every worker."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _dask_executor(execution: Execution):
+    from .dask_executor import DaskExecutor  # distributed is optional: imported on demand
+
+    return DaskExecutor(execution.scheduler)
+
+
 EXECUTORS = {
     "serial": lambda execution: SerialExecutor(),
     "processes": lambda execution: ProcessExecutor(execution.worker_count, execution.python),
+    "dask": _dask_executor,
 }
 
 

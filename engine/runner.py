@@ -7,6 +7,8 @@ datasets), report progress, honour cancellation between windows, and give the
 same result for any window size, worker count or executor.
 """
 
+import itertools
+from contextlib import closing, contextmanager
 from typing import Callable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
@@ -84,8 +86,9 @@ def _windows(grid: Grid, execution: Execution) -> List[Window]:
     return list(plan_windows(grid, execution.window_size, BLOCK_SIZE))
 
 
-def _drive(fn, tasks, execution, progress: Progress, cancelled: CancelCheck):
-    """Run ``tasks`` on the chosen executor; yield (index, result); stop on cancel.
+@contextmanager
+def _executing(tasks: Sequence, execution: Execution, cancelled: CancelCheck):
+    """The executor for ``tasks``; inputs opened in this process are closed afterwards.
 
     A job of a single window runs serially: starting workers would cost more
     than the window.
@@ -93,21 +96,24 @@ def _drive(fn, tasks, execution, progress: Progress, cancelled: CancelCheck):
     check_executor(execution.executor)
     try:
         with executor_for(execution if len(tasks) > 1 else Execution("serial")) as executor:
-            total = max(len(tasks), 1)
             if cancelled is not None and cancelled():
                 raise Cancelled("cancelled by the user before any window was processed")
-            results = executor.imap(fn, tasks)
-            try:
-                for done, (index, result) in enumerate(results, start=1):
-                    if cancelled is not None and cancelled():
-                        raise Cancelled("cancelled by the user; no output was written")
-                    yield index, result
-                    if progress is not None:
-                        progress(100.0 * done / total)
-            finally:
-                results.close()
+            yield executor
     finally:
         close_sources()
+
+
+def _ticker(total: int, progress: Progress, cancelled: CancelCheck) -> Callable[[], None]:
+    """Called once per finished window: reports progress, raises :class:`Cancelled`."""
+    done = itertools.count(1)
+
+    def tick() -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled("cancelled by the user; no output was written")
+        if progress is not None:
+            progress(100.0 * next(done) / total)
+
+    return tick
 
 
 def run_map(operator: Operator, sources: Sequence[Source], output: OutputSpec, *,
@@ -116,7 +122,10 @@ def run_map(operator: Operator, sources: Sequence[Source], output: OutputSpec, *
     """Compute ``output`` window by window with ``operator`` over ``sources``.
 
     The output appears atomically at ``output.path`` when every window is
-    written; on error or cancel nothing is left behind.
+    written; on error or cancel nothing is left behind. Windows are written in
+    window order, whatever order they finish in: GDAL flushes tiles to the file
+    as its cache fills, so this keeps the file's bytes (not only its pixels)
+    the same for every executor.
 
     Returns
     -------
@@ -125,9 +134,17 @@ def run_map(operator: Operator, sources: Sequence[Source], output: OutputSpec, *
     """
     windows = _windows(output.grid, execution)
     tasks = [(operator, tuple(sources), window, output) for window in windows]
-    with atomic_output(output, execution.compression) as writer:
-        for index, array in _drive(_map_window, tasks, execution, progress, cancelled):
-            writer.write(windows[index], array)
+    tick = _ticker(len(tasks), progress, cancelled)
+    finished, next_index = {}, 0
+    with atomic_output(output, execution.compression) as writer, \
+            _executing(tasks, execution, cancelled) as executor, \
+            closing(executor.imap(_map_window, tasks)) as results:
+        for index, array in results:
+            finished[index] = array
+            while next_index in finished:
+                writer.write(windows[next_index], finished.pop(next_index))
+                next_index += 1
+            tick()
     return output.path
 
 
@@ -138,19 +155,14 @@ def run_reduce(make_accumulator: Callable[[], Accumulator], sources: Sequence[So
     """Reduce ``sources`` over ``grid`` to one value with mergeable accumulators.
 
     ``make_accumulator`` must be picklable (a class or a ``functools.partial``).
-    Partials are merged strictly in window order, whatever order they finish
-    in, so floating-point results do not depend on scheduling.
+    Partials are merged in a fixed tree over the windows (see
+    :mod:`.merge_tree`), in this process or on the cluster, whatever order they
+    finish in, so floating-point results do not depend on scheduling.
     """
     windows = _windows(grid, execution)
     tasks = [(make_accumulator, tuple(sources), window, halo, edge) for window in windows]
-    total = make_accumulator()
-    waiting = {}
-    next_index = 0
-    for index, partial in _drive(_reduce_window, tasks, execution, progress, cancelled):
-        waiting[index] = partial
-        while next_index in waiting:
-            total.merge(waiting.pop(next_index))
-            next_index += 1
+    with _executing(tasks, execution, cancelled) as executor:
+        total = executor.reduce(_reduce_window, tasks, _ticker(len(tasks), progress, cancelled))
     return total.finalize()
 
 

@@ -5,7 +5,8 @@ set -euo pipefail
 PACKAGES=(qgis python3-qgis qgis-providers
           python3-numpy python3-rasterio python3-scipy python3-opencv python3-shapely
           python3-pyproj python3-geopandas python3-matplotlib
-          python3-pytest python3-hypothesis python3-psutil python3-venv gdal-bin)
+          python3-pytest python3-hypothesis python3-psutil python3-venv gdal-bin
+          python3-distributed)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

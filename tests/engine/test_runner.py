@@ -8,7 +8,7 @@ import pytest
 import rasterio
 
 from support import WORLDVIEW, read_raster
-from runner_helpers import Dies, FailsAt, Pids, Sequence, Slow
+from runner_helpers import Dies, FailsAt, LateFirst, Pids, Sequence, Slow
 from tessera.engine.errors import Cancelled, InvalidInputError, WorkerError
 from tessera.engine.executors import Execution
 from tessera.engine.raster_io import OutputSpec, Source, describe
@@ -147,3 +147,22 @@ def test_cancel_inside_a_multi_pass_job_stops_its_workers(tmp_path):
     with pytest.raises(Cancelled):
         job(execution=Execution("processes", 2, 64))
     assert multiprocessing.active_children() == [] and leftovers(tmp_path) == []
+
+
+def test_files_are_byte_identical_even_when_windows_finish_out_of_order(tmp_path,
+                                                                         monkeypatch):
+    """GDAL flushes tiles as its cache fills: with a 1 MB writer cache and a 6.5 MB output,
+    the file's tile order follows the order windows are written in, which must not
+    follow the order they finish in (the first window here finishes last). Windows are
+    whole tiles (256 px), so no tile is flushed half written."""
+    from tessera.engine import raster_io
+
+    monkeypatch.setattr(raster_io, "WRITER_GDAL_CACHE_MB", 1)
+    for name, execution in (("serial", Execution("serial", window_size=256)),
+                            ("processes", Execution("processes", 2, 256))):
+        run_map(LateFirst(2.0 if name == "processes" else 0), [Source(WORLDVIEW)],
+                OutputSpec(str(tmp_path / f"{name}.tif"), GRID, 8, "float32", -9999),
+                execution=execution)
+    with open(tmp_path / "serial.tif", "rb") as serial, \
+            open(tmp_path / "processes.tif", "rb") as parallel:
+        assert serial.read() == parallel.read()

@@ -17,7 +17,7 @@ MODEL = os.path.join(ROOT, "models", "bandmath_focal_footprints.model3")
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 TESSERA_VARIABLES = ("TESSERA_EXECUTOR", "TESSERA_WORKERS", "TESSERA_WINDOW", "TESSERA_PYTHON",
-                     "TESSERA_COMPRESSION")
+                     "TESSERA_COMPRESSION", "TESSERA_DASK_SCHEDULER")
 
 Params = Union[Mapping[str, object], Sequence[Tuple[str, object]]]
 

@@ -119,7 +119,8 @@ def test_options_are_registered_under_tessera(qgis_app):
 
     for name in TESSERA_VARIABLES:
         assert ProcessingConfig.settings[name].group == "Tessera"
-    assert ProcessingConfig.settings["TESSERA_EXECUTOR"].options == ["serial", "processes"]
+    assert ProcessingConfig.settings["TESSERA_EXECUTOR"].options == [
+        "serial", "processes", "dask"]
     assert ProcessingConfig.settings["TESSERA_COMPRESSION"].options == [
         "zstd", "deflate", "lzw", "none"]
 
@@ -129,17 +130,20 @@ def test_environment_wins_over_stored_options(qgis_app, stored_options, monkeypa
     from tessera.provider import settings
 
     stored_options(executor_index=0, compression_index=1, workers=3, window=300,
-                   python=sys.executable)
+                   python=sys.executable, dask_scheduler="tcp://stored:8786")
     for name in TESSERA_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert settings.execution() == Execution("serial", 3, 300, sys.executable, "deflate")
+    assert settings.execution() == Execution("serial", 3, 300, sys.executable, "deflate",
+                                             "tcp://stored:8786")
 
     monkeypatch.setenv("TESSERA_EXECUTOR", "processes")
     monkeypatch.setenv("TESSERA_WORKERS", "2")
     monkeypatch.setenv("TESSERA_WINDOW", "64")
     monkeypatch.setenv("TESSERA_PYTHON", "/usr/bin/python3")
     monkeypatch.setenv("TESSERA_COMPRESSION", "lzw")
-    assert settings.execution() == Execution("processes", 2, 64, "/usr/bin/python3", "lzw")
+    monkeypatch.setenv("TESSERA_DASK_SCHEDULER", " tcp://10.0.0.5:8786 ")
+    assert settings.execution() == Execution("processes", 2, 64, "/usr/bin/python3", "lzw",
+                                             "tcp://10.0.0.5:8786")
 
     monkeypatch.setenv("TESSERA_WINDOW", "")  # empty means unset: the stored option again
     assert settings.execution().window_size == 300
@@ -217,6 +221,17 @@ def hide_packages(monkeypatch):
         monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
     return hide
+
+
+def test_the_executor_option_says_when_dask_is_not_installed(qgis_app, hide_packages):
+    from tessera.provider import settings
+
+    assert "dask runs on the Dask cluster at the scheduler address below" \
+        in settings.executor_help()
+    hide_packages("distributed")
+    assert settings.executor_help().endswith(
+        "dask: not installed (apt-get install python3-distributed or pip install "
+        "distributed))")
 
 
 def test_nothing_missing_here(qgis_app):
