@@ -75,7 +75,7 @@ def _leaders(cluster) -> List[int]:
     """Group leaders of the cluster's processes: the scheduler and each worker's nanny
     (each started in its own session; their command lines name the cluster's folder)."""
     return [int(entry) for entry in os.listdir("/proc")
-            if entry.isdigit() and cluster.folder in common._command(int(entry))]
+            if entry.isdigit() and cluster.folder in common.process_command(int(entry))]
 
 
 def cluster_cpu(cluster) -> float:
@@ -95,9 +95,9 @@ def worker_peaks(cluster) -> Dict[str, Dict[str, float]]:
     groups = _groups(process.pid for process in cluster.workers.values())
     peaks = {}
     for name, process in sorted(cluster.workers.items()):
-        own = {pid: common._hwm_mib(pid) or 0.0 for pid in groups[process.pid]}
+        own = {pid: common.hwm_mib(pid) or 0.0 for pid in groups[process.pid]}
         worker = max((mib for pid, mib in own.items()
-                      if "spawn_main" in common._command(pid)), default=0.0)
+                      if "spawn_main" in common.process_command(pid)), default=0.0)
         peaks[name] = {"worker": worker, "group": sum(own.values())}
     return peaks
 

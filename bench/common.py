@@ -303,7 +303,7 @@ def _ppids() -> Dict[int, int]:
     return found
 
 
-def _hwm_mib(pid: int) -> Optional[float]:
+def hwm_mib(pid: int) -> Optional[float]:
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -314,7 +314,7 @@ def _hwm_mib(pid: int) -> Optional[float]:
     return None
 
 
-def _command(pid: int) -> str:
+def process_command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -345,12 +345,12 @@ class _TreeMonitor(threading.Thread):
                     frontier.append(child)
         total = 0.0
         for pid in tree:
-            hwm = _hwm_mib(pid)
+            hwm = hwm_mib(pid)
             if hwm is None:
                 continue
             proc = self.procs.get(pid)
             if proc is None:
-                proc = self.procs[pid] = Proc(pid, parents.get(pid, 0), _command(pid))
+                proc = self.procs[pid] = Proc(pid, parents.get(pid, 0), process_command(pid))
             proc.peak_mib = max(proc.peak_mib, hwm)
             total += proc.peak_mib
         self.peak_mib = max(self.peak_mib, total)

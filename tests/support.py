@@ -81,6 +81,12 @@ TILE_ORIGINS = ((0, 0), (0, 60), (60, 0), (60, 60))
 TILE_SIZE = 100
 
 
+#: Per-image, per-band gains and offsets that tests apply with :func:`distorted_tiles`
+#: (image 0 is the undistorted reference).
+GAINS = [[1.0] * 3, [1.2, 0.9, 1.1], [0.8, 1.15, 0.95], [1.1, 1.05, 0.85]]
+OFFSETS = [[0.0] * 3, [50, -20, 10], [-30, 40, 0], [100, 0, -60]]
+
+
 def distorted_tiles(folder, gains, offsets, *, gradient=0.0, dtype=np.int16, bands=3):
     """Four overlapping 100 x 100 tiles cut from the WorldView-3 image, with nodata holes, each
     distorted per band by ``gain * truth * (1 + gradient * ramp) + offset``, where ramp runs

@@ -15,7 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 from dask_cluster import loopback_cluster  # noqa: E402
 from runner_helpers import Sequence, Slow  # noqa: E402
-from support import WORLDVIEW, distorted_tiles, read_raster  # noqa: E402
+from support import GAINS, OFFSETS, WORLDVIEW, distorted_tiles, read_raster  # noqa: E402
 from tessera.engine import dask_executor  # noqa: E402
 from tessera.engine.bandmath import band_math  # noqa: E402
 from tessera.engine.errors import (Cancelled, InvalidInputError, MissingInputError,  # noqa: E402
@@ -32,8 +32,6 @@ from tessera.engine.shipping import zip_name  # noqa: E402
 
 HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner_helpers.py")
 GRID = describe(WORLDVIEW).grid
-GAINS = [[1.0, 1.0, 1.0], [1.2, 0.9, 1.1], [0.8, 1.1, 1.0], [1.1, 1.05, 0.95]]
-OFFSETS = [[0, 0, 0], [30, -20, 10], [-15, 25, 0], [5, 5, -30]]
 
 
 def share_helpers(address):

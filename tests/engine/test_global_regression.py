@@ -6,14 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from support import distorted_tiles, read_raster, truth_of_tile, write_raster
+from support import GAINS, OFFSETS, distorted_tiles, read_raster, truth_of_tile, write_raster
 from tessera.engine.errors import GridMismatchError, InvalidInputError
 from tessera.engine.executors import Execution
 from tessera.engine.global_regression import global_regression, load_model, solve_band
 from tessera.engine.masks import VectorMask
 
-GAINS = [[1.0] * 3, [1.2, 0.9, 1.1], [0.8, 1.15, 0.95], [1.1, 1.05, 0.85]]
-OFFSETS = [[0.0] * 3, [50, -20, 10], [-30, 40, 0], [100, 0, -60]]
 
 
 def test_worked_example_of_the_reference_all_images_anchor():

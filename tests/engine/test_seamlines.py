@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from support import WORLDVIEW, crop, distorted_tiles, uniform_raster, write_raster
+from support import GAINS, OFFSETS, WORLDVIEW, crop, distorted_tiles, uniform_raster, write_raster
 
 from tessera.engine import cutlines
 from tessera.engine.errors import Cancelled, GridMismatchError, InvalidInputError
@@ -17,8 +17,6 @@ from tessera.engine.executors import Execution
 from tessera.engine.footprints import footprint
 from tessera.engine.seamlines import LAYER, _tile, seamlines
 
-GAINS = [[1.0] * 3, [1.2, 0.9, 1.1], [0.8, 1.15, 0.95], [1.1, 1.05, 0.85]]
-OFFSETS = [[0.0] * 3, [50, -20, 10], [-30, 40, 0], [100, 0, -60]]
 
 
 def _table(path):

@@ -12,12 +12,10 @@ pytest.importorskip("distributed")
 
 from dask_cluster import loopback_cluster  # noqa: E402
 from qgis_support import output_of  # noqa: E402
-from support import WORLDVIEW, distorted_tiles  # noqa: E402
+from support import GAINS, OFFSETS, WORLDVIEW, distorted_tiles  # noqa: E402
 
 SERIAL = {"TESSERA_EXECUTOR": "serial", "TESSERA_WINDOW": "64"}
 UNREACHABLE = "tcp://127.0.0.1:9"
-GAINS = [[1.0, 1.0, 1.0], [1.2, 0.9, 1.1], [0.8, 1.1, 1.0], [1.1, 1.05, 0.95]]
-OFFSETS = [[0, 0, 0], [30, -20, 10], [-15, 25, 0], [5, 5, -30]]
 
 
 def _dask(address):

@@ -16,12 +16,11 @@ pytest.importorskip("qgis.core")
 import numpy as np  # noqa: E402
 
 from qgis_support import listing, output_of  # noqa: E402
-from support import distorted_tiles, read_raster, truth_of_tile, write_raster  # noqa: E402
+from support import (GAINS, OFFSETS, distorted_tiles, read_raster, truth_of_tile,  # noqa: E402
+                     write_raster)
 
 SERIAL = {"TESSERA_EXECUTOR": "serial", "TESSERA_WINDOW": "64"}
 PROCESSES = {"TESSERA_EXECUTOR": "processes", "TESSERA_WORKERS": "2", "TESSERA_WINDOW": "64"}
-GAINS = [[1.0] * 3, [1.2, 0.9, 1.1], [0.8, 1.15, 0.95], [1.1, 1.05, 0.85]]
-OFFSETS = [[0.0] * 3, [50, -20, 10], [-30, 40, 0], [100, 0, -60]]
 FLOAT32 = 1  # "same as input" comes first, then engine.dtypes.DTYPES
 UINT8 = 3
 
