@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -553,6 +553,27 @@ def compare_rasters(a: str, b: str, nodata: Optional[float] = None) -> dict:
         if result["both"]:
             result["mean_abs"] = total / result["both"]
     return result
+
+
+def tile_set_command(description: str, default_size: int, size_help: str,
+                     manifest_of: Callable[[str, int], str],
+                     ensure: Callable[[str, int], dict]) -> None:
+    """The command line of a tile-set maker (``--data``, ``--size``, ``--force``):
+    ``--force`` deletes the set's manifest (``manifest_of(data, size)``) so ``ensure``
+    regenerates it; prints the set's folder, tile size and overlap as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    data_dir_argument(parser)
+    parser.add_argument("--size", type=int, default=default_size, help=size_help)
+    parser.add_argument("--force", action="store_true", help="regenerate even if present")
+    args = parser.parse_args()
+    manifest = manifest_of(args.data, args.size)
+    if args.force and os.path.exists(manifest):
+        os.remove(manifest)
+    info = ensure(args.data, args.size)
+    print(json.dumps({"folder": info["folder"], "tile_size": info["tile_size"],
+                      "overlap": info["overlap"]}))
 
 
 def data_dir_argument(parser) -> None:

@@ -20,7 +20,6 @@ ZSTD level 1). ``tiles.json`` lists the tiles and their windows.
 Deterministic (``common.SEED``).
 """
 
-import argparse
 import json
 import os
 import time
@@ -128,19 +127,11 @@ def ensure_mosaic_data(data_dir: str, size: int = 6000) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    common.data_dir_argument(parser)
-    parser.add_argument("--size", type=int, default=6000,
-                        help="side of the mosaic in pixels (default 6000: 4 tiles of 3333)")
-    parser.add_argument("--force", action="store_true", help="regenerate even if present")
-    args = parser.parse_args()
-    if args.force:
-        manifest = os.path.join(data_folder(args.data, args.size), "tiles.json")
-        if os.path.exists(manifest):
-            os.remove(manifest)
-    info = ensure_mosaic_data(args.data, args.size)
-    print(json.dumps({"folder": info["folder"], "tile_size": info["tile_size"],
-                      "overlap": info["overlap"]}))
+    common.tile_set_command(
+        __doc__.splitlines()[0], 6000,
+        "side of the mosaic in pixels (default 6000: 4 tiles of 3333)",
+        lambda data, size: os.path.join(data_folder(data, size), "tiles.json"),
+        ensure_mosaic_data)
 
 
 if __name__ == "__main__":

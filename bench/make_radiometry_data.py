@@ -35,7 +35,6 @@ runs in a few hundred MiB. Deterministic: seeded by :data:`SEED`.
 Written with the engine's own creation options (``common.gtiff_profile()``).
 """
 
-import argparse
 import json
 import os
 import time
@@ -231,20 +230,11 @@ def ensure_radiometry_data(data_dir: str, size: int = 3000) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    common.data_dir_argument(parser)
-    parser.add_argument("--size", type=int, default=3000,
-                        help="side of the truth mosaic in pixels (default 3000; 18000 makes "
-                             "4 tiles of 10000 x 10000)")
-    parser.add_argument("--force", action="store_true", help="regenerate even if present")
-    args = parser.parse_args()
-    if args.force:
-        manifest = os.path.join(data_folder(args.data, args.size), "distortions.json")
-        if os.path.exists(manifest):
-            os.remove(manifest)
-    info = ensure_radiometry_data(args.data, args.size)
-    print(json.dumps({"folder": info["folder"], "tile_size": info["tile_size"],
-                      "overlap": info["overlap"]}))
+    common.tile_set_command(
+        __doc__.splitlines()[0], 3000,
+        "side of the truth mosaic in pixels (default 3000; 18000 makes 4 tiles of 10000 x 10000)",
+        lambda data, size: os.path.join(data_folder(data, size), "distortions.json"),
+        ensure_radiometry_data)
 
 
 if __name__ == "__main__":
